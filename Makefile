@@ -1,0 +1,38 @@
+# Two commands on a fresh machine: `make book` builds the site, `make test` runs every test.
+# Both create .venv from requirements.txt first (once; again when the pins change).
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# nbgrader runs `alembic` and jupyter-book runs kernels from PATH, so the venv comes first.
+export PATH := $(abspath $(BIN)):$(PATH)
+
+.PHONY: book test sysdeps clean lint
+
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r requirements.txt
+	$(BIN)/python -m pip check
+	touch $@
+
+# Warnings are errors; --keep-going reports all of them before failing.
+book: $(STAMP)
+	$(BIN)/jupyter-book build . -W -n --keep-going
+
+# Debian packages the tests need: chromium for the browser tests, bubblewrap for the sandbox.
+sysdeps:
+	@command -v chromium >/dev/null && command -v bwrap >/dev/null || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium bubblewrap >/dev/null)
+
+test: $(STAMP) sysdeps
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf _build .venv .pytest_cache .hypothesis gradebook.db
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

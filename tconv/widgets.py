@@ -1,0 +1,136 @@
+"""Sliders that work on a static page: precompute in Python, look up and draw in JS.
+
+A chapter describes a derivation as a function of a few integer slider values that returns
+a list of *blocks* (a matrix, a vector, a line plot, a caption). ``explorer`` calls that
+function for every slider combination ahead of time, so all numbers still come from
+numpy/torch, and the browser only looks up the selected entry and redraws it. Sliders are
+ordinary ipywidgets tied to the view with ``jslink``, so no Python callback is needed and the
+widget works unchanged in Jupyter and on the built site.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import anywidget
+import ipywidgets as widgets
+import numpy as np
+import traitlets
+
+__all__ = ["Slider", "explorer", "matrix", "vector", "plot", "text", "key_for"]
+
+_HERE = Path(__file__).parent
+
+
+@dataclass(frozen=True)
+class Slider:
+    """An integer slider: trait name, label shown to the reader, and its range."""
+
+    name: str
+    label: str
+    min: int
+    max: int
+    value: int
+    step: int = 1
+
+    def values(self) -> range:
+        return range(self.min, self.max + 1, self.step)
+
+
+def _numbers(array) -> list:
+    """JSON-safe nested lists; integers stay integers so the page shows ``7`` not ``7.0``."""
+    a = np.asarray(array, dtype=float)
+    rounded = np.round(a, 6)
+    if np.all(rounded == np.round(rounded)):
+        return rounded.astype(int).tolist()
+    return rounded.tolist()
+
+
+def matrix(title: str, array, highlight=None, row_label: str = "", col_label: str = "") -> dict:
+    """A 2D array drawn as a table; ``highlight`` is a boolean mask of cells to emphasise."""
+    block = {"kind": "matrix", "title": title, "values": _numbers(array)}
+    if highlight is not None:
+        block["highlight"] = np.asarray(highlight, dtype=bool).astype(int).tolist()
+    if row_label or col_label:
+        block["labels"] = [row_label, col_label]
+    return block
+
+
+def vector(title: str, array, highlight=None) -> dict:
+    """A 1D array drawn as a row of cells."""
+    block = {"kind": "vector", "title": title, "values": _numbers(np.ravel(array))}
+    if highlight is not None:
+        block["highlight"] = np.asarray(highlight, dtype=bool).astype(int).ravel().tolist()
+    return block
+
+
+def plot(title: str, series: dict[str, Sequence[float]]) -> dict:
+    """Line/stem plot of one or more named series drawn as SVG."""
+    return {"kind": "plot", "title": title, "series": {k: _numbers(v) for k, v in series.items()}}
+
+
+def text(message: str) -> dict:
+    """A caption (plain text; the numbers in it should come from code)."""
+    return {"kind": "text", "text": message}
+
+
+def key_for(values: Sequence[int]) -> str:
+    """The lookup key of one slider combination, shared with the JS side."""
+    return ",".join(str(int(v)) for v in values)
+
+
+class View(anywidget.AnyWidget):
+    """Draws the precomputed entry selected by the integer traits ``v0 … v7``."""
+
+    _esm = _HERE / "view.js"
+    _css = _HERE / "view.css"
+    table = traitlets.Dict().tag(sync=True)
+    n_params = traitlets.Int(0).tag(sync=True)
+    v0 = traitlets.Int(0).tag(sync=True)
+    v1 = traitlets.Int(0).tag(sync=True)
+    v2 = traitlets.Int(0).tag(sync=True)
+    v3 = traitlets.Int(0).tag(sync=True)
+    v4 = traitlets.Int(0).tag(sync=True)
+    v5 = traitlets.Int(0).tag(sync=True)
+    v6 = traitlets.Int(0).tag(sync=True)
+    v7 = traitlets.Int(0).tag(sync=True)
+
+
+MAX_PARAMS = 8
+
+
+def precompute(compute: Callable[..., list[dict]], sliders: Sequence[Slider]) -> dict:
+    """Call ``compute(**values)`` for every slider combination; key the results by value."""
+    if len(sliders) > MAX_PARAMS:
+        raise ValueError(f"at most {MAX_PARAMS} sliders per explorer, got {len(sliders)}")
+    table = {}
+    for combo in itertools.product(*(s.values() for s in sliders)):
+        table[key_for(combo)] = compute(**{s.name: v for s, v in zip(sliders, combo, strict=True)})
+    return table
+
+
+def explorer(compute: Callable[..., list[dict]], sliders: Sequence[Slider], max_bytes=400_000):
+    """Sliders plus a view; every interaction happens in the browser.
+
+    ``compute`` receives one keyword per slider and returns a list of blocks. The whole table
+    is embedded in the page, so it is kept well under 1 MB per widget (``max_bytes``).
+    """
+    table = precompute(compute, sliders)
+    size = len(json.dumps(table))
+    if size > max_bytes:
+        raise ValueError(f"explorer table is {size} bytes, over the {max_bytes} byte budget")
+    view = View(table=table, n_params=len(sliders))
+    controls = []
+    for i, s in enumerate(sliders):
+        slider = widgets.IntSlider(
+            value=s.value, min=s.min, max=s.max, step=s.step, description=s.label,
+            continuous_update=True, style={"description_width": "initial"},
+        )
+        setattr(view, f"v{i}", s.value)
+        widgets.jslink((slider, "value"), (view, f"v{i}"))
+        controls.append(slider)
+    return widgets.VBox([widgets.HBox(controls, layout={"flex_flow": "row wrap"}), view])
