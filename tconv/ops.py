@@ -20,6 +20,14 @@ __all__ = [
     "insert_zeros",
     "valid_output_paddings",
     "is_toeplitz",
+    "band_mask",
+    "tap_matrices",
+    "translated_kernels",
+    "conv_transpose1d_via_zeros",
+    "needed_output_padding",
+    "overlap_count",
+    "conv_transpose2d_scatter",
+    "as_text",
 ]
 
 
@@ -41,7 +49,12 @@ def valid_output_paddings(stride: int, dilation: int = 1) -> range:
 
 
 def conv_matrix(
-    kernel, n: int, stride: int = 1, padding: int = 0, dilation: int = 1, out_size: int | None = None
+    kernel,
+    n: int,
+    stride: int = 1,
+    padding: int = 0,
+    dilation: int = 1,
+    out_size: int | None = None,
 ) -> np.ndarray:
     """The matrix W with ``W @ x == F.conv1d(x, kernel, stride, padding, dilation)``.
 
@@ -51,7 +64,9 @@ def conv_matrix(
     those rows are all zero here and become the extra outputs of ``W.T``.
     """
     kernel = np.asarray(kernel, dtype=float)
-    rows = conv_output_size(n, kernel.size, stride, padding, dilation) if out_size is None else out_size
+    rows = out_size
+    if rows is None:
+        rows = conv_output_size(n, kernel.size, stride, padding, dilation)
     W = np.zeros((max(rows, 0), n), dtype=float)
     for i in range(W.shape[0]):
         for j, tap in enumerate(kernel):
@@ -109,3 +124,93 @@ def is_toeplitz(M: np.ndarray) -> bool:
     """True when every row is the row above shifted right by one (constant diagonals)."""
     M = np.asarray(M)
     return bool(np.array_equal(M[1:, 1:], M[:-1, :-1]))
+
+
+def tap_matrices(k: int, n: int, stride: int = 1, padding: int = 0, dilation: int = 1) -> list:
+    """0/1 matrices B_j with ``W = sum_j kernel[j] * B_j``: where each tap lands in W.
+
+    Multiplying them by symbols (sympy) gives the lecture's symbolic matrices from the same
+    code that builds the numeric ones.
+    """
+    return [conv_matrix(np.eye(k)[j], n, stride, padding, dilation) for j in range(k)]
+
+
+def translated_kernels(
+    a, kernel, stride: int = 1, padding: int = 0, output_padding: int = 0, dilation: int = 1
+) -> np.ndarray:
+    """Row ``i`` is ``a[i]`` times the kernel, placed where input ``i`` writes in the output.
+
+    Summing the rows gives ``conv_transpose1d``: the "weighted sum of translated kernels"
+    view. Taps that fall off either end (padding crops them) are already dropped.
+    """
+    a = np.asarray(a, dtype=float)
+    kernel = np.asarray(kernel, dtype=float)
+    n_out = transposed_output_size(a.size, kernel.size, stride, padding, output_padding, dilation)
+    return a[:, None] * conv_matrix(kernel, n_out, stride, padding, dilation, out_size=a.size)
+
+
+def conv_transpose1d_via_zeros(
+    a, kernel, stride: int = 1, padding: int = 0, output_padding: int = 0, dilation: int = 1
+) -> np.ndarray:
+    """``conv_transpose1d`` as an ordinary stride-1 convolution ("fractionally strided").
+
+    Insert ``stride - 1`` zeros between inputs, pad ``d*(k-1) - p`` on both sides (plus
+    ``output_padding`` on the right), then cross-correlate with the flipped kernel. A negative
+    pad means the transposed convolution crops, so we crop instead.
+    """
+    kernel = np.asarray(kernel, dtype=float)
+    spread = insert_zeros(a, stride)
+    edge = dilation * (kernel.size - 1) - padding
+    left, right = edge, edge + output_padding
+    padded = np.pad(spread, (max(left, 0), max(right, 0)))
+    padded = padded[max(-left, 0) : padded.size - max(-right, 0)]
+    return conv1d(padded, kernel[::-1], stride=1, padding=0, dilation=dilation)
+
+
+def needed_output_padding(
+    n: int, k: int, stride: int = 1, padding: int = 0, dilation: int = 1
+) -> int:
+    """The output_padding that makes a transposed convolution return length ``n`` again.
+
+    A strided convolution drops the last ``(n + 2p - d(k-1) - 1) mod s`` inputs' worth of
+    length, so several input lengths share one output length; this is what is lost.
+    """
+    return (n + 2 * padding - dilation * (k - 1) - 1) % stride
+
+
+def overlap_count(
+    n: int, k: int, stride: int = 1, padding: int = 0, output_padding: int = 0, dilation: int = 1
+) -> np.ndarray:
+    """How many (input, tap) pairs write to each output of a transposed convolution.
+
+    It is the transposed convolution of all-ones with an all-ones kernel; uneven counts are
+    the checkerboard pattern.
+    """
+    return conv_transpose1d(np.ones(n), np.ones(k), stride, padding, output_padding, dilation)
+
+
+def conv_transpose2d_scatter(a, kernel, stride: int = 1, padding: int = 0, output_padding: int = 0):
+    """``F.conv_transpose2d`` for one channel, written as the lecture draws it.
+
+    Each input pixel stamps a copy of the kernel weighted by its value, ``stride`` pixels
+    apart in the output; the copies are summed where they overlap, then ``padding`` pixels are
+    cropped from each side and ``output_padding`` rows/columns of zeros added at the end.
+    Returns ``(cropped_output, full_sum_before_cropping)``.
+    """
+    a = np.asarray(a, dtype=float)
+    kernel = np.asarray(kernel, dtype=float)
+    (h, w), (kh, kw) = a.shape, kernel.shape
+    full = np.zeros(((h - 1) * stride + kh, (w - 1) * stride + kw))
+    for i in range(h):
+        for j in range(w):
+            full[i * stride : i * stride + kh, j * stride : j * stride + kw] += a[i, j] * kernel
+    out_h = transposed_output_size(h, kh, stride, padding, output_padding)
+    out_w = transposed_output_size(w, kw, stride, padding, output_padding)
+    grown = np.pad(full, ((0, output_padding), (0, output_padding)))
+    return grown[padding : padding + out_h, padding : padding + out_w], full
+
+
+def as_text(values) -> str:
+    """Numbers as the chapters print them in prose: ``9 0 1 3 -5 -3 6`` (integers stay integers)."""
+    flat = np.round(np.asarray(values, dtype=float).ravel(), 6)
+    return " ".join(str(int(v)) if v == int(v) else f"{v:g}" for v in flat)
