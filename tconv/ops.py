@@ -22,6 +22,7 @@ __all__ = [
     "is_toeplitz",
     "band_mask",
     "tap_matrices",
+    "symbolic_conv_matrix",
     "translated_kernels",
     "conv_transpose1d_via_zeros",
     "needed_output_padding",
@@ -126,13 +127,30 @@ def is_toeplitz(M: np.ndarray) -> bool:
     return bool(np.array_equal(M[1:, 1:], M[:-1, :-1]))
 
 
-def tap_matrices(k: int, n: int, stride: int = 1, padding: int = 0, dilation: int = 1) -> list:
-    """0/1 matrices B_j with ``W = sum_j kernel[j] * B_j``: where each tap lands in W.
+def tap_matrices(
+    k: int, n: int, stride: int = 1, padding: int = 0, dilation: int = 1, out_size=None
+) -> list:
+    """0/1 matrices B_j with ``W = sum_j kernel[j] * B_j``: where each tap lands in W."""
+    return [conv_matrix(np.eye(k)[j], n, stride, padding, dilation, out_size) for j in range(k)]
 
-    Multiplying them by symbols (sympy) gives the lecture's symbolic matrices from the same
-    code that builds the numeric ones.
+
+def symbolic_conv_matrix(
+    tap_names: str, n: int, stride: int = 1, padding: int = 0, dilation: int = 1, out_size=None
+):
+    """W with symbolic taps (sympy), e.g. ``symbolic_conv_matrix("x y z", 4, padding=1)``.
+
+    Built from ``tap_matrices``, so the lecture's symbolic matrices come from the same code
+    as the numeric ones. sympy is imported here only: the numeric helpers never need it.
     """
-    return [conv_matrix(np.eye(k)[j], n, stride, padding, dilation) for j in range(k)]
+    import sympy
+
+    taps = sympy.symbols(tap_names)
+    pieces = tap_matrices(len(taps), n, stride, padding, dilation, out_size)
+    shape = pieces[0].shape
+    W = sympy.zeros(*shape)
+    for tap, piece in zip(taps, pieces, strict=True):
+        W += tap * sympy.Matrix(piece.astype(int))
+    return W
 
 
 def translated_kernels(
