@@ -1,0 +1,153 @@
+"""binder/requirements.txt stays in step with requirements.txt and covers what students import.
+
+CI never installs the Binder file (PyTorch's CPU index is not reachable here), so it is checked
+statically: same pins as the tested environment, CPU torch, no instructor tools, and every module
+that a released notebook imports is provided by the Binder packages or their dependencies
+(resolved from this venv's installed metadata, which has the same pins).
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.metadata as metadata
+import re
+import sys
+import tomllib
+from pathlib import Path
+
+import nbformat
+import pytest
+from IPython.core.inputtransformer2 import TransformerManager
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+from release_helpers import REPO
+
+BINDER = REPO / "binder" / "requirements.txt"
+CPU_INDEX = "https://download.pytorch.org/whl/cpu"
+INSTRUCTOR_ONLY = {"jupyter-book", "nbgrader", "sphinx", "myst-nb", "sphinx-book-theme", "pytest",
+                   "hypothesis", "playwright", "ruff", "jupyter-cache"}
+# Binder's base image runs the kernel and the Jupyter server itself.
+PROVIDED_BY_JUPYTER = {"IPython", "ipykernel"}
+
+
+def requirement_lines(path: Path) -> list[str]:
+    lines = (line.split("#", 1)[0].strip() for line in path.read_text().splitlines())
+    return [line for line in lines if line]
+
+
+def pinned(path: Path) -> dict[str, Requirement]:
+    """{canonical name: requirement} of a requirements file's package lines."""
+    found = {}
+    for line in requirement_lines(path):
+        if line.startswith("-") or line == ".":
+            continue
+        requirement = Requirement(line)
+        found[canonicalize_name(requirement.name)] = requirement
+    return found
+
+
+def exact_version(requirement: Requirement) -> Version:
+    (spec,) = requirement.specifier
+    assert spec.operator == "==", f"{requirement} must be pinned exactly"
+    return Version(spec.version)
+
+
+def local_project() -> str:
+    return tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["name"]
+
+
+def test_every_binder_package_is_pinned_alike_in_requirements_txt():
+    binder, root = pinned(BINDER), pinned(REPO / "requirements.txt")
+    assert binder, "binder/requirements.txt lists no packages"
+    for name, requirement in binder.items():
+        assert name in root, f"{name} is in binder/requirements.txt but not in requirements.txt"
+        binder_version = exact_version(requirement)
+        assert root[name].specifier.contains(binder_version, prereleases=True), (
+            f"{name}: binder pins {binder_version}, requirements.txt wants {root[name].specifier}"
+        )
+        assert binder_version.public == exact_version(root[name]).public, name
+
+
+def test_binder_installs_cpu_torch_and_the_helper_package():
+    lines = requirement_lines(BINDER)
+    assert f"--extra-index-url {CPU_INDEX}" in lines, "torch must come from PyTorch's CPU index"
+    assert "torch" in pinned(BINDER)
+    assert "." in lines, "the helper package (the repo root) must be installed"
+
+
+def test_binder_has_no_instructor_tools():
+    assert not INSTRUCTOR_ONLY & set(pinned(BINDER)), INSTRUCTOR_ONLY & set(pinned(BINDER))
+
+
+def test_binder_python_matches_the_project():
+    runtime = (REPO / "binder" / "runtime.txt").read_text().strip()
+    wanted = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["requires-python"]
+    version = runtime.removeprefix("python-")
+    assert Requirement(f"python{wanted}").specifier.contains(f"{version}.0"), (runtime, wanted)
+
+
+# ---- what the released notebooks import --------------------------------------------------
+
+def dependency_closure(roots: set[str]) -> set[str]:
+    """Canonical names of the roots and everything they require (no extras), as installed."""
+    seen, todo = set(), list(roots)
+    while todo:
+        name = canonicalize_name(todo.pop())
+        if name in seen:
+            continue
+        seen.add(name)
+        for line in metadata.requires(name) or []:
+            requirement = Requirement(line)
+            if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
+                todo.append(requirement.name)
+    return seen
+
+
+def imported_modules(source: str) -> set[str]:
+    code = TransformerManager().transform_cell(source)  # %pip and friends become Python
+    modules = set()
+    for node in ast.walk(ast.parse(code)):
+        if isinstance(node, ast.Import):
+            modules.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            modules.add(node.module.split(".")[0])
+    return modules
+
+
+def released_notebook_imports(release_roots: list[Path]) -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {}
+    for root in release_roots:
+        for path in sorted(root.rglob("*.ipynb")):
+            if ".ipynb_checkpoints" in path.parts:
+                continue
+            for cell in nbformat.read(path, as_version=4).cells:
+                if cell.cell_type == "code":
+                    for module in imported_modules(cell.source):
+                        found.setdefault(module, set()).add(path.name)
+    return found
+
+
+@pytest.mark.slow
+def test_binder_provides_every_module_the_released_notebooks_import(student_release):
+    binder = {*pinned(BINDER), local_project()}
+    available = dependency_closure(binder)
+    owners = metadata.packages_distributions()
+    imports = released_notebook_imports([student_release / "book", student_release / "exercises"])
+    assert imports, "no imports found in the released notebooks"
+    missing = {}
+    for module, notebooks in sorted(imports.items()):
+        if module in sys.stdlib_module_names or module in PROVIDED_BY_JUPYTER:
+            continue
+        dists = {canonicalize_name(d) for d in owners.get(module, [])}
+        if module == local_project():
+            dists.add(local_project())
+        if not dists & available:
+            missing[module] = sorted(notebooks)
+    assert not missing, f"imported by released notebooks but not installed on Binder: {missing}"
+
+
+def test_requirement_parsing_sees_the_pins():
+    """Guards the parser above: a comment or option line is never taken for a package."""
+    names = set(pinned(BINDER))
+    assert all(re.fullmatch(r"[a-z0-9-]+", name) for name in names), names

@@ -1,0 +1,68 @@
+"""Chapters open and run as notebooks outside the site: on Colab, Binder or a hub.
+
+- Every chapter starts with the Colab-only install cell, and it installs the helper package from
+  the release repository and branch in _config.yml (the ones the launch buttons use).
+- Each chapter's generated .ipynb from the student release runs top to bottom in a fresh kernel,
+  importing the release's own copy of the helper package.
+"""
+
+from __future__ import annotations
+
+import os
+
+import jupytext
+import nbformat
+import pytest
+from nbclient import NotebookClient
+from release_helpers import book_config, chapter_sources, release_path
+
+CHAPTERS = chapter_sources()
+CELL_TIMEOUT_S = 300
+
+
+def expected_colab_cell() -> str:
+    repository = book_config()["repository"]
+    url = f"git+{repository['url'].rstrip('/')}@{repository['branch']}"
+    return (
+        "# Colab only: install the course's helper package"
+        " (Binder and JupyterHub already have it).\n"
+        "import sys\n"
+        "\n"
+        'if "google.colab" in sys.modules:\n'
+        f'    %pip install --quiet "tconv @ {url}"'
+    )
+
+
+def first_code_cell(notebook) -> str:
+    return next(c.source for c in notebook.cells if c.cell_type == "code").strip()
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
+def test_chapter_starts_with_the_colab_install_cell(chapter):
+    assert first_code_cell(jupytext.read(chapter)) == expected_colab_cell(), chapter.name
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
+def test_release_notebook_starts_with_the_colab_install_cell(student_release, chapter):
+    docname = chapter.relative_to(chapter.parents[1]).with_suffix("").as_posix()
+    notebook = nbformat.read(student_release / release_path(docname), as_version=4)
+    assert first_code_cell(notebook) == expected_colab_cell()
+    assert not any(c.get("outputs") for c in notebook.cells), "release notebooks carry no outputs"
+    assert "jupytext" not in notebook.metadata, "an unpaired copy: jupytext must not sync it back"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
+def test_release_chapter_notebook_runs_top_to_bottom(student_release, chapter, monkeypatch):
+    docname = chapter.relative_to(chapter.parents[1]).with_suffix("").as_posix()
+    path = student_release / release_path(docname)
+    notebook = nbformat.read(path, as_version=4)
+    # The kernel inherits this: the release's tconv shadows the instructor checkout's.
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(student_release),
+                                                      os.environ.get("PYTHONPATH", "")]))
+    client = NotebookClient(notebook, timeout=CELL_TIMEOUT_S, kernel_name="python3",
+                            resources={"metadata": {"path": str(path.parent)}})
+    client.execute()  # raises CellExecutionError, with the cell and traceback, on any failure
+    errors = [o for c in notebook.cells for o in c.get("outputs", []) if o.output_type == "error"]
+    assert not errors, errors
