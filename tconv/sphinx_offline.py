@@ -1,0 +1,91 @@
+"""Sphinx extension that keeps the built book self-contained (listed in _config.yml).
+
+The third-party browser code is vendored in ``_vendor/site`` and served through
+``html_extra_path``; this extension adds what cannot be a static file, and guards the result:
+
+- it copies anywidget's front-end from the *installed* Python package (so the JS always
+  matches the Python side) and ``offline_widgets.js`` (our require.js paths entry) into
+  ``vendor/``;
+- it drops repeated ``<script>`` tags: sphinx-thebe 0.3.1 registers its inline
+  ``const THEBE_JS_URL = ...`` twice, a redeclaration error on every page;
+- it gives the theme a valid default colour mode: without one, pydata-sphinx-theme logs
+  "Got invalid theme mode" as a console error on a reader's first visit;
+- it warns (an error under ``-W``) when a page would load a script or stylesheet from another
+  host, so "nothing loads from outside the site" is checked on every build.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from sphinx.application import Sphinx
+from sphinx.util import logging
+
+logger = logging.getLogger(__name__)
+
+VENDOR_DIR = "vendor"  # the folder inside _vendor/site that html_extra_path serves
+
+
+def anywidget_front_end() -> Path:
+    """The AMD build of anywidget's front-end that ships inside the Python package."""
+    import anywidget
+
+    return Path(anywidget.__file__).parent / "nbextension" / "index.js"
+
+
+def copy_generated_assets(app: Sphinx) -> None:
+    """Put the assets that come from installed packages next to the vendored ones."""
+    if app.builder.format != "html":
+        return
+    vendor = Path(app.outdir) / VENDOR_DIR
+    (vendor / "anywidget").mkdir(parents=True, exist_ok=True)
+    shutil.copy2(anywidget_front_end(), vendor / "anywidget" / "index.js")
+    shutil.copy2(Path(__file__).with_name("offline_widgets.js"), vendor / "offline_widgets.js")
+
+
+def default_colour_mode(app: Sphinx, config) -> None:
+    # pydata-sphinx-theme reads it from the template context; "auto" follows the OS setting,
+    # which is also what the theme falls back to after logging the error.
+    config.html_context.setdefault("default_mode", "auto")
+
+
+def script_identity(script) -> tuple:
+    """Two script tags with the same source and attributes (inline body included) are one.
+
+    Inline scripts come with ``filename`` None or "" depending on who registered them.
+    """
+    return (script.filename or "", tuple(sorted(script.attributes.items())))
+
+
+def drop_repeated_scripts(app, pagename, templatename, context, doctree) -> None:
+    scripts = context.get("script_files") or []
+    seen, unique = set(), []
+    for script in sorted(scripts, key=lambda s: s.priority):
+        if script_identity(script) not in seen:
+            seen.add(script_identity(script))
+            unique.append(script)
+    context["script_files"] = unique
+
+
+def is_external(url: str | None) -> bool:
+    return bool(url) and ("://" in url or url.startswith("//"))
+
+
+def warn_external_assets(app, pagename, templatename, context, doctree) -> None:
+    assets = [*(context.get("script_files") or []), *(context.get("css_files") or [])]
+    for asset in assets:
+        if is_external(asset.filename):
+            logger.warning(
+                "page %r would load %s from another host; vendor it under _vendor/site",
+                pagename, asset.filename, type="tconv", subtype="external_asset",
+            )
+
+
+def setup(app: Sphinx) -> dict:
+    app.connect("config-inited", default_colour_mode)
+    app.connect("builder-inited", copy_generated_assets)
+    # Late priority: run after every other extension has added its per-page scripts.
+    app.connect("html-page-context", drop_repeated_scripts, priority=900)
+    app.connect("html-page-context", warn_external_assets, priority=901)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
