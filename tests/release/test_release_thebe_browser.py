@@ -1,0 +1,74 @@
+"""Live code (Thebe) in Debian's Chromium: the button is there and the page loads cleanly.
+
+For every notebook page of the built site, served on 127.0.0.1: the page throws no errors, no
+request leaves 127.0.0.1 while it loads (any that tries is recorded and aborted), the launch menu
+opens and shows the "Live Code" button, and Thebe's entry point and config are in place. The
+button itself is not pressed: Live Code starts a Binder server, which is outside by nature.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import pytest
+from release_helpers import book_config, notebook_pages
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+LOCAL_SCHEMES = {"data", "blob", "about"}
+PAGE_LOAD_TIMEOUT_MS = 60_000
+THEBE_BUTTON = 'button[onclick="initThebeSBT()"]'
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def is_local(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme in LOCAL_SCHEMES or parts.hostname == "127.0.0.1"
+
+
+def open_page(browser, url: str):
+    """Load a page, blocking and recording every request that would leave the machine."""
+    page = browser.new_page()
+    record = {"errors": [], "foreign": []}
+    page.on("pageerror", lambda error: record["errors"].append(str(error)))
+
+    def guard(route):
+        if is_local(route.request.url):
+            route.continue_()
+        else:
+            record["foreign"].append(route.request.url)
+            route.abort()
+
+    page.route("**/*", guard)
+    page.goto(url, wait_until="networkidle", timeout=PAGE_LOAD_TIMEOUT_MS)
+    return page, record
+
+
+@pytest.mark.parametrize("docname", notebook_pages())
+def test_live_code_button_present_and_page_clean(browser, site_url, docname):
+    page, record = open_page(browser, f"{site_url}/{docname}.html")
+    try:
+        assert page.locator(THEBE_BUTTON).count() == 1, f"{docname}: no Live Code button"
+        page.locator(".dropdown-launch-buttons > button").click()
+        page.locator(THEBE_BUTTON).wait_for(state="visible")
+        assert page.evaluate("typeof initThebeSBT") == "function"
+        config = page.locator('script[type="text/x-thebe-config"]').inner_text()
+        org_repo = urlsplit(book_config()["repository"]["url"]).path.strip("/")
+        assert f'repo: "{org_repo}"' in config, config
+        page.wait_for_timeout(300)  # let late async scripts report their errors
+        assert not record["errors"], f"{docname}: page errors {record['errors']}"
+        assert not record["foreign"], f"{docname}: requests left 127.0.0.1: {record['foreign']}"
+    finally:
+        page.close()
