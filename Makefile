@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 # nbgrader runs `alembic` and jupyter-book runs kernels from PATH, so the venv comes first.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: book test sysdeps clean lint
+.PHONY: book test sysdeps clean lint student-release
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,12 @@ $(STAMP): requirements.txt pyproject.toml
 # Warnings are errors; --keep-going reports all of them before failing.
 book: $(STAMP)
 	$(BIN)/jupyter-book build . -W -n --keep-going
+
+# The public repo that Binder, Colab and the hub launch from: the built site (docs/), chapter
+# notebooks, exercises/, binder/, the helper package and a student README; never solutions/,
+# hidden tests, autograder/ or nbgrader_config.py. Push _build/student as the student repo.
+student-release: book
+	$(BIN)/python tools/student_release.py --site _build/html --out _build/student
 
 # Debian packages the tests need: chromium for the browser tests, bubblewrap for the sandbox.
 sysdeps:
