@@ -1,0 +1,19 @@
+"""nbgrader configuration: run `nbgrader ...` from the repo root with .venv/bin first on PATH.
+
+`solutions/` holds the source notebooks (answers and hidden tests); `exercises/` is the
+student release that `nbgrader generate_assignment` makes from them. The gradebook is the
+default SQLite file `gradebook.db` at the root (gitignored).
+"""
+
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+from nbgrader.preprocessors import ClearHiddenTests, GetGrades
+
+c = get_config()  # noqa: F821 - nbgrader injects get_config into its config files
+
+c.CourseDirectory.course_id = "transposed-convolutions"
+c.CourseDirectory.source_directory = "solutions"
+c.CourseDirectory.release_directory = "exercises"
+
+# Autograde restores the hidden tests into each test cell, and feedback would show them;
+# stripping them again before the HTML is written keeps them out of what students see.
+c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, CSSHTMLHeaderPreprocessor]

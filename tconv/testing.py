@@ -1,0 +1,341 @@
+"""Checks for the exercises: compare your function with PyTorch and say exactly what differs.
+
+The test cells of ``exercises/`` use :func:`checker`::
+
+    check = checker("conv_transpose1d", conv_transpose1d)
+    check([[[1, 2]]], [[[1, 0, -1]]], stride=2)   # same arguments as F.conv_transpose1d
+
+Each call works out torch's answer first (float64), then calls your function with torch's
+convolutions and autograd blocked, then compares shapes and values with explicit tolerances.
+A failure raises :class:`CheckFailed`, whose message names the case, the expected and the
+actual shape, and the largest difference with its index.
+
+This module is public and installed for students: it holds no solutions and no test cases.
+It keeps private references to the numpy and torch functions it uses, taken when it is
+imported (the notebook's first cell), so a later ``np.allclose = ...`` or
+``F.conv_transpose1d = ...`` in a notebook cannot change a verdict.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import traceback
+import warnings
+from collections.abc import Callable
+from contextlib import ExitStack, contextmanager
+
+import numpy as np
+
+try:  # torch is the oracle; the autograder's sandbox has none, and then only checks fail.
+    import torch
+    import torch.nn.functional as _F
+    from torch.overrides import TorchFunctionMode
+    from torch.utils._python_dispatch import TorchDispatchMode
+except ImportError:  # pragma: no cover - exercised only where torch is absent
+    torch = None
+
+__all__ = [
+    "RTOL",
+    "ATOL",
+    "CheckFailed",
+    "TorchBlocked",
+    "checker",
+    "compare",
+    "random_generator",
+    "torch_blocked",
+    "REFERENCES",
+]
+
+RTOL = 1e-7
+ATOL = 1e-9
+
+# Private references, taken at import time (see the module docstring).
+_array = np.array
+_float64 = np.float64
+_unravel_index = np.unravel_index
+_absolute = np.absolute  # a ufunc object: its behaviour cannot be patched
+_array2string = np.array2string
+_default_rng = np.random.default_rng
+_ndarray = np.ndarray
+_isinstance = isinstance
+if torch is not None:
+    _from_numpy = torch.from_numpy
+    _zeros = torch.zeros
+    _conv1d = _F.conv1d
+    _conv_transpose1d = _F.conv_transpose1d
+    _conv_transpose2d = _F.conv_transpose2d
+    _autograd_grad = torch.autograd.grad
+
+
+class CheckFailed(AssertionError):
+    """A check that failed; it displays as its message only, never as test-cell source.
+
+    IPython asks an exception for ``_render_traceback_`` before formatting a traceback, so
+    the lines of the test cell that raised it (hidden tests included) are never printed.
+    ``student_traceback`` holds the formatted frames of the student's own code, if any.
+    """
+
+    def __init__(self, message: str, student_traceback: list[str] | None = None):
+        super().__init__(message)
+        self.student_traceback = student_traceback or []
+
+    def _render_traceback_(self) -> list[str]:
+        return [*self.student_traceback, f"\x1b[0;31mCheckFailed\x1b[0m: {self}"]
+
+
+class TorchBlocked(RuntimeError):
+    """Raised when an answer calls torch's convolutions or autograd during a check."""
+
+
+# ----------------------------------------------------------------------------- references
+
+
+def _tensor(a) -> torch.Tensor:
+    return _from_numpy(_array(a, dtype=_float64))  # a fresh float64 copy, never a view
+
+
+def _optional_tensor(a):
+    return None if a is None else _tensor(a)
+
+
+def _needs_torch() -> None:
+    if torch is None:
+        raise RuntimeError("these checks compare with PyTorch, which is not installed here")
+
+
+def reference_conv1d_matrix(weight, n, stride=1, padding=0):
+    """The matrix of ``F.conv1d``: column j is the convolution of the j-th unit vector."""
+    _needs_torch()
+    unit_vectors = _tensor(np.eye(n)).reshape(n, 1, n)
+    kernel = _tensor(weight).reshape(1, 1, -1)
+    columns = _conv1d(unit_vectors, kernel, stride=stride, padding=padding)
+    return columns[:, 0, :].T.numpy()
+
+
+def reference_transposed_output_size(
+    length, kernel_size, stride=1, padding=0, output_padding=0, dilation=1
+):
+    """The length ``F.conv_transpose1d`` produces, read off an actual call."""
+    _needs_torch()
+    out = _conv_transpose1d(
+        _zeros(1, 1, length, dtype=torch.float64),
+        _zeros(1, 1, kernel_size, dtype=torch.float64),
+        stride=stride,
+        padding=padding,
+        output_padding=output_padding,
+        dilation=dilation,
+    )
+    return int(out.shape[-1])
+
+
+def reference_conv_transpose1d(input, weight, bias=None, **kwargs):
+    _needs_torch()
+    out = _conv_transpose1d(_tensor(input), _tensor(weight), _optional_tensor(bias), **kwargs)
+    return out.numpy()
+
+
+def reference_conv_transpose2d(input, weight, bias=None, **kwargs):
+    _needs_torch()
+    out = _conv_transpose2d(_tensor(input), _tensor(weight), _optional_tensor(bias), **kwargs)
+    return out.numpy()
+
+
+def reference_conv1d_input_grad(grad_output, weight, input_length, stride=1, padding=0):
+    """``x.grad`` by autograd, for ``y = F.conv1d(x, weight)`` and ``dL/dy = grad_output``."""
+    _needs_torch()
+    grad_output = _tensor(grad_output)
+    batch_shape = tuple(grad_output.shape[:-2])
+    in_channels = _array(weight).shape[1]
+    x = _zeros(*batch_shape, in_channels, input_length, dtype=torch.float64, requires_grad=True)
+    y = _conv1d(x, _tensor(weight), stride=stride, padding=padding)
+    if tuple(y.shape) != tuple(grad_output.shape):
+        raise ValueError(f"test case is inconsistent: conv1d gives {tuple(y.shape)}")
+    (grad_input,) = _autograd_grad(y, x, grad_output)
+    return grad_input.numpy()
+
+
+REFERENCES: dict[str, Callable] = {
+    "conv1d_matrix": reference_conv1d_matrix,
+    "transposed_output_size": reference_transposed_output_size,
+    "conv_transpose1d": reference_conv_transpose1d,
+    "conv_transpose2d": reference_conv_transpose2d,
+    "conv1d_input_grad": reference_conv1d_input_grad,
+}
+
+
+# ----------------------------------------------------------------------------- blocking torch
+
+# Function names an answer may not reach: every convolution, and autograd's entry points.
+_BLOCKED_FUNCTION = re.compile(
+    r"^_*(conv\d|conv_|convolution|mkldnn_conv|cudnn_conv|slow_conv|thnn_conv)"
+    r"|^(grad|backward|vjp|jvp|jacobian|hessian|jacrev|jacfwd|grad_and_value|run_backward)$"
+)
+# The same for ATen operators, which is where every route to a convolution ends.
+_BLOCKED_OPERATOR = re.compile(r"(^|_)conv(\d|_|olution)")
+
+
+def _refuse(name: str):
+    raise TorchBlocked(
+        f"{name} is blocked while your function is checked: "
+        "write it with numpy, that is the point of the exercise"
+    )
+
+
+if torch is not None:
+
+    class _BlockTorchFunctions(TorchFunctionMode):
+        """Intercepts every torch function called on tensors, even through a saved reference."""
+
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            name = getattr(func, "__name__", "")
+            if _BLOCKED_FUNCTION.search(name):
+                _refuse(f"torch's {name}")
+            return func(*args, **(kwargs or {}))
+
+    class _BlockAtenConvolutions(TorchDispatchMode):
+        """Intercepts ATen operators, which also catches ``torch.ops.aten.convolution``."""
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            if _BLOCKED_OPERATOR.search(func.__name__):
+                _refuse(f"torch's {func.__name__}")
+            return func(*args, **(kwargs or {}))
+
+
+@contextmanager
+def torch_blocked():
+    """Within this block any torch convolution, conv_transpose, grad or backward raises."""
+    if torch is None:
+        yield
+        return
+    with ExitStack() as stack:
+        stack.enter_context(_BlockTorchFunctions())
+        stack.enter_context(_BlockAtenConvolutions())
+        yield
+
+
+# ----------------------------------------------------------------------------- comparing
+
+
+def _describe_array(a) -> str:
+    if _isinstance(a, _ndarray) and a.size <= 24:
+        return _array2string(a, precision=4, separator=", ")
+    return f"array of shape {tuple(a.shape)}" if _isinstance(a, _ndarray) else repr(a)
+
+
+def _describe_arg(value) -> str:
+    if _isinstance(value, _ndarray):
+        return f"array{tuple(value.shape)}"
+    return repr(value)
+
+
+def describe_call(name: str, args, kwargs) -> str:
+    """``conv_transpose1d(array(1, 1, 3), array(1, 1, 2), stride=2)``: a case, briefly."""
+    parts = [_describe_arg(a) for a in args]
+    parts += [f"{key}={_describe_arg(value)}" for key, value in kwargs.items()]
+    return f"{name}({', '.join(parts)})"
+
+
+def compare(actual, expected, rtol: float = RTOL, atol: float = ATOL) -> str | None:
+    """Return None when ``actual`` matches ``expected`` (same shape, all values close), else why.
+
+    Close means ``|actual - expected| <= atol + rtol * |expected|`` in float64, elementwise.
+    """
+    try:
+        actual = _array(actual, dtype=_float64)
+    except Exception as error:  # noqa: BLE001 - any unconvertible return value is a failure
+        return f"returned {type(actual).__name__}, which is not an array of numbers ({error})"
+    expected = _array(expected, dtype=_float64)
+    if actual.shape != expected.shape:
+        return f"expected shape {expected.shape}, got shape {actual.shape}"
+    if actual.size == 0:
+        return None
+    difference = _absolute(actual - expected)
+    bad = ~(difference <= atol + rtol * _absolute(expected))  # NaN compares False: bad
+    if not bad.any():
+        return None
+    not_a_number = difference != difference
+    # Point at a NaN if there is one, else at the largest difference among the bad values.
+    flat = int(not_a_number.argmax()) if not_a_number.any() else int((difference * bad).argmax())
+    worst = _unravel_index(flat, actual.shape)
+    index = tuple(int(i) for i in worst)
+    return (
+        f"shapes agree {expected.shape}, but {int(bad.sum())} of {actual.size} values differ; "
+        f"largest difference {float(difference[worst]):.3g} at index {index} "
+        f"(expected {float(expected[worst]):.6g}, got {float(actual[worst]):.6g})\n"
+        f"expected: {_describe_array(expected)}\n"
+        f"actual:   {_describe_array(actual)}"
+    )
+
+
+def _student_frames(error: BaseException) -> list[str]:
+    """The traceback of an exception raised by the student, without this module's frame."""
+    tb = error.__traceback__.tb_next if error.__traceback__ is not None else None
+    shell = getattr(sys.modules.get("IPython"), "get_ipython", lambda: None)()
+    if shell is not None:
+        return shell.InteractiveTB.structured_traceback(type(error), error, tb)
+    return traceback.format_exception(type(error), error, tb)
+
+
+def _call_blocked(name: str, function: Callable, args, kwargs):
+    """Call the student's function with torch blocked; turn any exception into CheckFailed."""
+    with warnings.catch_warnings():
+        # nbgrader scores a test cell 0 if it writes to stderr, so a harmless warning
+        # from an answer must not reach stderr; the values decide.
+        warnings.simplefilter("ignore")
+        try:
+            with torch_blocked():
+                return function(*args, **kwargs)
+        # BaseException: an interrupt (nbgrader's cell timeout) or sys.exit() must not
+        # surface as an ordinary traceback, which would print the test cell's lines.
+        except BaseException as error:  # noqa: BLE001 - every error of an answer is reported
+            case = describe_call(name, args, kwargs)
+            raise CheckFailed(
+                f"{case} raised {type(error).__name__}: {error}", _student_frames(error)
+            ) from None
+
+
+def _fresh(value):
+    """Arrays are passed as float64 copies, so an answer that writes into them harms nothing."""
+    if _isinstance(value, (list, tuple, _ndarray)) and not _is_pair_of_ints(value):
+        return _array(value, dtype=_float64)
+    return value
+
+
+def _is_pair_of_ints(value) -> bool:
+    return _isinstance(value, tuple) and all(_isinstance(v, int) for v in value)
+
+
+def checker(name: str, function: Callable, rtol: float = RTOL, atol: float = ATOL) -> Callable:
+    """Return ``check(*args, **kwargs)``, which compares ``function`` with torch on one case.
+
+    ``name`` is the graded function's name (a key of :data:`REFERENCES`). Positional
+    arguments that are lists or arrays are converted to float64 arrays; keyword arguments
+    are passed unchanged to both torch and ``function``.
+    """
+    reference = REFERENCES[name]
+
+    def check(*args, **kwargs) -> None:
+        args = tuple(_fresh(a) for a in args)
+        kwargs = {k: _fresh(v) for k, v in kwargs.items()}
+        expected = reference(*args, **kwargs)
+        actual = _call_blocked(name, function, tuple(_fresh(a) for a in args), dict(kwargs))
+        if _isinstance(expected, int):
+            problem = _compare_int(actual, expected)
+        else:
+            problem = compare(actual, expected, rtol, atol)
+        if problem is not None:
+            raise CheckFailed(f"{describe_call(name, args, kwargs)}: {problem}")
+
+    return check
+
+
+def _compare_int(actual, expected: int) -> str | None:
+    if not _isinstance(actual, (int, np.integer)) or _isinstance(actual, bool):
+        return f"expected the int {expected}, got {type(actual).__name__} {actual!r}"
+    return None if int(actual) == expected else f"expected {expected}, got {int(actual)}"
+
+
+def random_generator(seed: int) -> np.random.Generator:
+    """numpy's default generator, from a reference taken before any notebook cell ran."""
+    return _default_rng(seed)
