@@ -1,0 +1,1 @@
+"""Sandboxed autograder for the transposed_conv assignment: `python -m autograder grade ...`."""

@@ -1,0 +1,82 @@
+"""What is being graded: the course's nbgrader config and the assignment's source notebooks.
+
+Notebooks and their graded cells are discovered from nbgrader metadata in the source
+notebooks, never from a hard-coded list, so the same code grades any number of notebooks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+from nbgrader.coursedir import CourseDirectory
+from traitlets.config.loader import PyFileConfigLoader
+
+
+class AssignmentError(RuntimeError):
+    """The instructor's side is not set up (no config, no source notebooks, unknown cells)."""
+
+
+@dataclass(frozen=True)
+class SourceNotebook:
+    name: str  # file stem, as nbgrader names notebooks
+    tests: dict[str, float]  # grade_id -> points of each autograded test cell, in notebook order
+    locked: dict[str, str]  # grade_id -> source of read-only, non-test cells (setup code)
+
+    @property
+    def max_score(self) -> float:
+        return sum(self.tests.values())
+
+
+@dataclass(frozen=True)
+class Assignment:
+    name: str
+    root: Path
+    db_url: str
+    course_id: str
+    notebooks: tuple[SourceNotebook, ...]
+
+    @property
+    def max_score(self) -> float:
+        return sum(nb.max_score for nb in self.notebooks)
+
+
+def _nbgrader_meta(cell) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {}) or {}
+
+
+def read_source_notebook(path: Path) -> SourceNotebook:
+    nb = nbformat.read(path, as_version=4)
+    tests, locked = {}, {}
+    for cell in nb.cells:
+        meta = _nbgrader_meta(cell)
+        grade_id = meta.get("grade_id")
+        if cell.cell_type != "code" or not grade_id:
+            continue
+        if meta.get("grade") and not meta.get("solution"):
+            tests[grade_id] = float(meta.get("points", 0))
+        elif meta.get("locked") and not meta.get("solution"):
+            locked[grade_id] = cell.source
+    return SourceNotebook(path.stem, tests, locked)
+
+
+def load_assignment(name: str, root: Path) -> Assignment:
+    """Read ``nbgrader_config.py`` in ``root`` the way nbgrader does, then the source notebooks."""
+    config_file = root / "nbgrader_config.py"
+    if not config_file.is_file():
+        raise AssignmentError(
+            f"no nbgrader_config.py in {root}: run the grader from the course root"
+        )
+    config = PyFileConfigLoader(config_file.name, path=str(root)).load_config()
+    coursedir = CourseDirectory(config=config)
+    if not coursedir.root or coursedir.root == str(Path.cwd()):
+        coursedir.root = str(root.resolve())
+    source_dir = Path(coursedir.format_path(coursedir.source_directory, ".", name))
+    paths = sorted(source_dir.glob("*.ipynb"))
+    if not paths:
+        raise AssignmentError(f"no source notebooks for assignment {name!r} in {source_dir}")
+    notebooks = tuple(read_source_notebook(p) for p in paths)
+    if not any(nb.tests for nb in notebooks):
+        raise AssignmentError(f"assignment {name!r} has no autograded test cells")
+    return Assignment(name, Path(coursedir.root), coursedir.db_url, coursedir.course_id, notebooks)

@@ -1,0 +1,173 @@
+"""Grade a whole class: resume, parallel sandboxes, progress bar, atomic results."""
+
+from __future__ import annotations
+
+import os
+import queue
+import tempfile
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from pathlib import Path
+
+from tqdm import tqdm
+
+from autograder.assignment import Assignment, SourceNotebook
+from autograder.cases import build_cases
+from autograder.feedback import write_feedback
+from autograder.gradebook import open_gradebook, record
+from autograder.judge import CellResult, NotebookResult, grade_notebook
+from autograder.results import StudentResult, combine, load_result, save_result, write_grades_csv
+from autograder.sandbox import Layout, Limits
+from autograder.submissions import (
+    InvalidNotebook,
+    Student,
+    find_notebook,
+    list_students,
+    read_notebook,
+    unpack_zip,
+)
+
+
+def zero_notebook(source: SourceNotebook, status: str, message: str) -> NotebookResult:
+    cells = [CellResult(gid, pts, 0.0, message) for gid, pts in source.tests.items()]
+    return NotebookResult(source.name, status, message, 0.0, source.max_score, cells)
+
+
+def grade_student(
+    student: Student, assignment: Assignment, cases, layout: Layout, limits: Limits, slot: int
+) -> StudentResult:
+    """Never raises for anything a submission can do; grader faults become status 'error'."""
+    if student.problem:
+        notebooks = [zero_notebook(s, "error", student.problem) for s in assignment.notebooks]
+        return combine(
+            student.student_id,
+            assignment.name,
+            assignment.max_score,
+            [nb.to_json() for nb in notebooks][:1],
+        )
+    deadline = time.monotonic() + limits.submission_seconds
+    notebooks = []
+    for source in assignment.notebooks:
+        path = find_notebook(student.folder, assignment.name, source.name)
+        if path is None:
+            notebooks.append(
+                zero_notebook(source, "missing_notebook", f"{source.name}.ipynb not found")
+            )
+            continue
+        try:
+            nb = read_notebook(path)
+            notebooks.append(grade_notebook(nb, source, cases, layout, limits, slot, deadline))
+        except InvalidNotebook as exc:
+            notebooks.append(zero_notebook(source, "invalid_notebook", str(exc)))
+        except Exception as exc:  # the grader's own fault: report it, keep the batch going
+            notebooks.append(
+                zero_notebook(source, "error", f"grader error: {type(exc).__name__}: {exc}")
+            )
+    return combine(
+        student.student_id,
+        assignment.name,
+        assignment.max_score,
+        [nb.to_json() for nb in notebooks],
+    )
+
+
+def collect_students(submissions: Path, scratch: Path) -> list[Student]:
+    if submissions.is_file() and submissions.suffix.lower() == ".zip":
+        return unpack_zip(submissions, scratch / "unpacked")
+    if submissions.is_dir():
+        return list_students(submissions)
+    raise FileNotFoundError(f"{submissions} is neither a folder of submissions nor a .zip")
+
+
+class SlotPool:
+    """Each running submission gets its own slot (and so its own sandbox uid)."""
+
+    def __init__(self, workers: int):
+        self.free: queue.Queue[int] = queue.Queue()
+        for slot in range(1, workers + 1):
+            self.free.put(slot)
+
+    def run(self, function, *args):
+        slot = self.free.get()
+        try:
+            return function(*args, slot)
+        finally:
+            self.free.put(slot)
+
+
+def _is_problem(result: StudentResult) -> bool:
+    return result.status != "graded"
+
+
+def grade_batch(
+    assignment: Assignment,
+    submissions: Path,
+    out: Path,
+    workers: int,
+    force: bool,
+    layout: Layout,
+    limits: Limits,
+) -> list[StudentResult]:
+    out.mkdir(parents=True, exist_ok=True)
+    cases = build_cases([gid for nb in assignment.notebooks for gid in nb.tests])
+    gradebook = open_gradebook(assignment)
+    with tempfile.TemporaryDirectory(prefix="autograder-") as scratch:
+        students = collect_students(submissions, Path(scratch))
+        results: dict[str, StudentResult] = {}
+        todo = []
+        for student in students:
+            earlier = (
+                None
+                if (force or student.folder is None)
+                else load_result(out, student.student_id, assignment.name)
+            )
+            if earlier is not None:
+                results[student.student_id] = earlier
+            else:
+                todo.append(student)
+        for result in results.values():  # a kill between result file and gradebook loses nothing
+            record(gradebook, result)
+        write_grades_csv(out, list(results.values()))
+        _run_pool(todo, assignment, cases, layout, limits, workers, out, gradebook, results)
+    return [results[s.student_id] for s in students if s.student_id in results]
+
+
+def _finish(result: StudentResult, student: Student, out: Path, gradebook, results: dict) -> None:
+    results[result.student_id] = result
+    if student.folder is not None:  # unsafe ids never become paths or gradebook entries
+        save_result(out, result)
+        write_feedback(out, result)
+        record(gradebook, result)
+    write_grades_csv(out, list(results.values()))
+
+
+def _run_pool(todo, assignment, cases, layout, limits, workers, out, gradebook, results) -> None:
+    slots = SlotPool(workers)
+    bar = tqdm(
+        total=len(todo), unit="submission", desc=f"grading {assignment.name}", dynamic_ncols=True
+    )
+    problems = 0
+    executor = ThreadPoolExecutor(max_workers=workers)
+    futures: dict[Future, Student] = {
+        executor.submit(slots.run, grade_student, s, assignment, cases, layout, limits): s
+        for s in todo
+    }
+    try:
+        pending = set(futures)
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                result = future.result()
+                _finish(result, futures[future], out, gradebook, results)
+                problems += _is_problem(result)
+                bar.update(1)
+                bar.set_postfix(done=bar.n, failed=problems, remaining=bar.total - bar.n)
+    except KeyboardInterrupt:
+        bar.close()
+        tqdm.write("interrupted: finished results are saved; run the same command again to resume")
+        # Leave now: the sandboxes die with this process (bwrap --die-with-parent), and every
+        # finished result is already on disk; half-graded ones are redone on resume.
+        os._exit(130)
+    finally:
+        executor.shutdown(wait=True, cancel_futures=True)
+        bar.close()

@@ -1,0 +1,69 @@
+"""Per-student feedback pages. They show results and the arguments of a failing case, never
+the source of any test (hidden tests stay hidden)."""
+
+from __future__ import annotations
+
+from html import escape
+from pathlib import Path
+
+from autograder.results import StudentResult, write_atomic
+
+STYLE = """
+body { font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem; }
+table { border-collapse: collapse; width: 100%; }
+td, th { border: 1px solid #ccc; padding: .4rem .6rem; text-align: left; vertical-align: top; }
+.pass { color: #17663a; } .fail { color: #a4161a; }
+code, pre { background: #f5f5f5; }
+"""
+
+
+def _cell_rows(cells: list[dict]) -> str:
+    rows = []
+    for cell in cells:
+        css = "pass" if cell["score"] >= cell["points"] else "fail"
+        rows.append(
+            f"<tr><td><code>{escape(cell['grade_id'])}</code></td>"
+            f"<td class='{css}'>{cell['score']:g} / {cell['points']:g}</td>"
+            f"<td>{escape(cell['message'])}</td></tr>"
+        )
+    return "\n".join(rows)
+
+
+def _list(title: str, items: list[str]) -> str:
+    if not items:
+        return ""
+    return (
+        f"<h2>{escape(title)}</h2><ul>" + "".join(f"<li>{escape(i)}</li>" for i in items) + "</ul>"
+    )
+
+
+def notebook_page(result: StudentResult, notebook: dict) -> str:
+    head = (
+        f"<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>Feedback: {escape(result.assignment)} / {escape(notebook['notebook'])}</title>"
+        f"<style>{STYLE}</style></head><body>"
+    )
+    body = [
+        f"<h1>{escape(result.assignment)}: {escape(notebook['notebook'])}.ipynb</h1>",
+        f"<p>Student: <code>{escape(result.student_id)}</code> &middot; "
+        f"Score: <strong>{notebook['score']:g} / {notebook['max_score']:g}</strong> &middot; "
+        f"Status: <code>{escape(notebook['status'])}</code></p>",
+    ]
+    if notebook["message"]:
+        body.append(f"<p>{escape(notebook['message'])}</p>")
+    if notebook["cells"]:
+        body.append("<table><thead><tr><th>Test</th><th>Points</th><th>Result</th></tr></thead>")
+        body.append(f"<tbody>{_cell_rows(notebook['cells'])}</tbody></table>")
+    body.append(_list("Errors raised by your cells", notebook.get("cell_errors", [])))
+    body.append(_list("Notes", notebook.get("notes", [])))
+    body.append(
+        "<p>Each test calls your functions with fresh inputs and compares the result with "
+        "PyTorch in float64 (rtol 1e-7, atol 1e-9, exact shapes).</p>"
+    )
+    return head + "\n".join(body) + "</body></html>\n"
+
+
+def write_feedback(out: Path, result: StudentResult) -> None:
+    folder = out / "feedback" / result.student_id
+    for notebook in result.notebooks:
+        write_atomic(folder / f"{notebook['notebook']}.html", notebook_page(result, notebook))

@@ -1,0 +1,271 @@
+"""Grade one student notebook: run the student's cells in a sandbox, then judge each graded
+cell by calling the student's functions on the judge's inputs and checking the arrays.
+
+The verdict is computed here, in the trusted process; the sandbox only ever returns plain
+arrays. When a cell hangs or kills its process, the sandbox is restarted without that cell
+(like a fresh kernel) so one broken cell costs only the points that depend on it.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+
+from IPython.core.inputtransformer2 import TransformerManager
+
+from autograder import protocol
+from autograder.assignment import SourceNotebook
+from autograder.cases import Case, verdict
+from autograder.sandbox import Layout, Limits, Sandbox, SandboxGone, SandboxTimeout
+
+STARTUP_SECONDS = 30.0
+
+
+@dataclass
+class CellResult:
+    grade_id: str
+    points: float
+    score: float
+    message: str
+
+
+@dataclass
+class NotebookResult:
+    notebook: str
+    status: str
+    message: str
+    score: float
+    max_score: float
+    cells: list[CellResult] = field(default_factory=list)
+    cell_errors: list[str] = field(default_factory=list)  # student cells that raised
+    notes: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def _python_source(source: str) -> str:
+    """IPython syntax (magics, ``!cmd``) turned into calls the runner ignores, deliberately."""
+    try:
+        return TransformerManager().transform_cell(source)
+    except Exception:  # not IPython syntax either: let the sandbox report the SyntaxError
+        return source
+
+
+def cells_to_run(nb, source: SourceNotebook) -> list[dict]:
+    """The student's code cells in order. Graded test cells are the judge's business and are
+    left out whatever the student did to them; read-only setup cells come from the source."""
+    cells = []
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        grade_id = (cell.get("metadata", {}).get("nbgrader", {}) or {}).get("grade_id")
+        if grade_id in source.tests:
+            continue
+        if grade_id in source.locked:
+            cells.append(
+                {
+                    "index": index,
+                    "source": _python_source(source.locked[grade_id]),
+                    "statementwise": True,
+                }
+            )
+        else:
+            cells.append({"index": index, "source": _python_source(cell.source)})
+    return cells
+
+
+class Restart(Exception):
+    """The sandbox must be restarted; ``skip`` is a student cell to leave out next time."""
+
+    def __init__(self, incident: str, kind: str, skip: int | None = None):
+        super().__init__(incident)
+        self.incident, self.kind, self.skip = incident, kind, skip
+
+
+class OutOfTime(Exception):
+    """The whole submission used up its wall-clock budget."""
+
+
+@dataclass
+class Run:
+    """State of grading one notebook across sandbox restarts."""
+
+    cells: list[dict]
+    pending: list[str]
+    deadline: float
+    limits: Limits
+    skip: set[int] = field(default_factory=set)
+    results: dict[str, CellResult] = field(default_factory=dict)
+    incidents: list[tuple[str, str]] = field(default_factory=list)  # (kind, message)
+    cell_errors: dict[int, str] = field(default_factory=dict)
+    ignored_magics: list[str] = field(default_factory=list)
+
+    def cell_deadline(self) -> float:
+        return min(time.monotonic() + self.limits.cell_seconds, self.deadline)
+
+    def expired(self) -> bool:
+        return time.monotonic() >= self.deadline
+
+
+def _run_student_cells(box: Sandbox, run: Run) -> None:
+    cells = [c for c in run.cells if c["index"] not in run.skip]
+    box.send({"op": "run_cells", "cells": cells})
+    for cell in cells:
+        label = f"code cell {cell['index'] + 1}"
+        try:
+            box.receive(run.cell_deadline())  # cell_start
+            done, _ = box.receive(run.cell_deadline())
+        except SandboxTimeout:
+            if run.expired():
+                raise OutOfTime from None
+            raise Restart(
+                f"{label} timed out after {run.limits.cell_seconds:g} s and was skipped",
+                "timeout",
+                cell["index"],
+            ) from None
+        except SandboxGone as gone:
+            raise Restart(
+                f"{label} ended the process ({gone.reason}) and was skipped", "crash", cell["index"]
+            ) from None
+        if done.get("error"):
+            run.cell_errors[cell["index"]] = f"{label}: {str(done['error'])[:600]}"
+        else:
+            run.cell_errors.pop(cell["index"], None)
+    finished, _ = box.receive(run.cell_deadline())
+    magics = finished.get("ignored_magics") or []
+    run.ignored_magics = [str(m)[:200] for m in magics if isinstance(m, str)][:20]
+
+
+def _judge_cell(
+    box: Sandbox, run: Run, grade_id: str, points: float, cases: list[Case]
+) -> CellResult:
+    deadline = run.cell_deadline()
+    for case in cases:
+        arrays: list = []
+        request = {
+            "op": "call",
+            "function": case.function,
+            "args": protocol.pack_value(list(case.args), arrays),
+            "kwargs": protocol.pack_value(dict(case.kwargs), arrays),
+        }
+        box.send(request, arrays)
+        header, answer = box.receive(deadline)
+        if header.get("event") != "result":
+            return CellResult(grade_id, points, 0.0, "the grader received an unexpected message")
+        if not header.get("ok"):
+            error = str(header.get("error"))[:600]
+            if error.startswith("no function named"):
+                return CellResult(
+                    grade_id, points, 0.0, f"{case.function} is not defined (renamed or missing?)"
+                )
+            return CellResult(
+                grade_id, points, 0.0, f"{case.function} raised {error} for {case.label}"
+            )
+        if len(answer) != 1:
+            return CellResult(grade_id, points, 0.0, "the grader received an unexpected message")
+        problem = verdict(case, answer[0])
+        if problem:
+            return CellResult(grade_id, points, 0.0, problem)
+    return CellResult(grade_id, points, points, f"passed ({len(cases)} cases)")
+
+
+def _judge_pending(
+    box: Sandbox, run: Run, source: SourceNotebook, cases: dict[str, list[Case]]
+) -> None:
+    while run.pending:
+        grade_id = run.pending[0]
+        points = source.tests[grade_id]
+        try:
+            result = _judge_cell(box, run, grade_id, points, cases[grade_id])
+        except SandboxTimeout:
+            if run.expired():
+                raise OutOfTime from None
+            message = f"cell {grade_id} timed out after {run.limits.cell_seconds:g} s"
+            run.results[grade_id] = CellResult(grade_id, points, 0.0, message)
+            run.pending.pop(0)
+            raise Restart(message, "timeout") from None
+        except SandboxGone as gone:
+            message = f"the process died while checking {grade_id} ({gone.reason})"
+            run.results[grade_id] = CellResult(grade_id, points, 0.0, message)
+            run.pending.pop(0)
+            raise Restart(message, "crash") from None
+        run.results[grade_id] = result
+        run.pending.pop(0)
+
+
+def _one_sandbox_pass(layout, slot, run, source, cases) -> None:
+    with Sandbox(layout, slot, run.limits) as box:
+        try:
+            ready, _ = box.receive(min(time.monotonic() + STARTUP_SECONDS, run.deadline))
+        except SandboxTimeout:
+            if run.expired():
+                raise OutOfTime from None
+            raise RuntimeError("the sandbox did not start") from None
+        except SandboxGone as gone:
+            raise RuntimeError(f"the sandbox did not start ({gone.reason})") from None
+        if ready.get("event") != "ready":
+            raise RuntimeError("the sandbox did not start")
+        try:
+            _run_student_cells(box, run)
+            _judge_pending(box, run, source, cases)
+        except SandboxTimeout:
+            if run.expired():
+                raise OutOfTime from None
+            raise Restart("the process stopped answering the grader", "timeout") from None
+        except SandboxGone as gone:
+            raise Restart(f"the process ended unexpectedly ({gone.reason})", "crash") from None
+
+
+def _status(run: Run, out_of_time: bool) -> str:
+    kinds = {kind for kind, _ in run.incidents}
+    if out_of_time:
+        return "timeout"
+    if "crash" in kinds:
+        return "crashed"
+    if "timeout" in kinds:
+        return "partial_timeout"
+    return "graded"
+
+
+def grade_notebook(
+    nb, source: SourceNotebook, cases, layout: Layout, limits: Limits, slot: int, deadline: float
+) -> NotebookResult:
+    run = Run(cells_to_run(nb, source), list(source.tests), deadline, limits)
+    out_of_time = False
+    # Each restart removes a cell or a graded cell, so this loop ends; the cap is a backstop.
+    for _ in range(len(run.cells) + len(source.tests) + 2):
+        try:
+            _one_sandbox_pass(layout, slot, run, source, cases)
+            break
+        except Restart as restart:
+            run.incidents.append((restart.kind, restart.incident))
+            if restart.skip is not None:
+                run.skip.add(restart.skip)
+                run.cell_errors.pop(restart.skip, None)
+        except OutOfTime:
+            out_of_time = True
+            break
+    for grade_id in run.pending:
+        run.results[grade_id] = CellResult(
+            grade_id,
+            source.tests[grade_id],
+            0.0,
+            f"not checked: the submission's time limit of {limits.submission_seconds:g} s ran out",
+        )
+    cells = [run.results[g] for g in source.tests]
+    score = sum(c.score for c in cells)
+    messages = [m for _, m in run.incidents]
+    if out_of_time:
+        messages.append(f"time limit of {limits.submission_seconds:g} s for the submission ran out")
+    notes = [f"ignored IPython magic or shell command: {m}" for m in run.ignored_magics]
+    return NotebookResult(
+        source.name,
+        _status(run, out_of_time),
+        "; ".join(messages),
+        score,
+        source.max_score,
+        cells,
+        [run.cell_errors[i] for i in sorted(run.cell_errors)],
+        notes,
+    )

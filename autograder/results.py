@@ -1,0 +1,125 @@
+"""One student's result: combining notebooks, saving it atomically, and the grades table.
+
+Each result is its own JSON file, written with rename-into-place, so a batch killed at any
+moment leaves only complete results behind; grades.csv is rebuilt from them.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+STATUSES = (
+    "graded",
+    "partial_timeout",
+    "timeout",
+    "crashed",
+    "invalid_notebook",
+    "missing_notebook",
+    "error",
+)
+# When a student's notebooks end differently, the row shows the most serious outcome.
+SEVERITY = (
+    "graded",
+    "partial_timeout",
+    "crashed",
+    "timeout",
+    "missing_notebook",
+    "invalid_notebook",
+    "error",
+)
+CSV_COLUMNS = ("student_id", "assignment", "score", "max_score", "status", "message")
+
+
+@dataclass
+class StudentResult:
+    student_id: str
+    assignment: str
+    score: float
+    max_score: float
+    status: str
+    message: str
+    notebooks: list[dict] = field(default_factory=list)  # NotebookResult.to_json() each
+
+    def to_json(self) -> dict:
+        return dict(self.__dict__)
+
+    @classmethod
+    def from_json(cls, data: dict) -> StudentResult:
+        return cls(**{k: data[k] for k in cls.__dataclass_fields__})
+
+    def csv_row(self) -> dict:
+        return {
+            "student_id": self.student_id,
+            "assignment": self.assignment,
+            "score": f"{self.score:g}",
+            "max_score": f"{self.max_score:g}",
+            "status": self.status,
+            "message": self.message,
+        }
+
+
+def combine(
+    student_id: str, assignment: str, max_score: float, notebooks: list[dict]
+) -> StudentResult:
+    status = max((nb["status"] for nb in notebooks), key=SEVERITY.index)
+    many = len(notebooks) > 1
+    messages = [
+        f"{nb['notebook']}: {nb['message']}" if many else nb["message"]
+        for nb in notebooks
+        if nb["message"]
+    ]
+    if status == "graded" and not messages:
+        failed = [
+            c["grade_id"] for nb in notebooks for c in nb["cells"] if c["score"] < c["points"]
+        ]
+        messages = [f"failed: {', '.join(failed)}" if failed else "all tests passed"]
+    score = sum(nb["score"] for nb in notebooks)
+    return StudentResult(
+        student_id, assignment, score, max_score, status, "; ".join(messages), notebooks
+    )
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write-then-rename with fsync: a reader sees the old file or the new one, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def result_path(out: Path, student_id: str) -> Path:
+    return out / "results" / f"{student_id}.json"
+
+
+def save_result(out: Path, result: StudentResult) -> None:
+    write_atomic(
+        result_path(out, result.student_id), json.dumps(result.to_json(), indent=1, sort_keys=True)
+    )
+
+
+def load_result(out: Path, student_id: str, assignment: str) -> StudentResult | None:
+    """A finished result from an earlier run, or None (missing, unreadable, other assignment)."""
+    try:
+        result = StudentResult.from_json(
+            json.loads(result_path(out, student_id).read_text("utf-8"))
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return result if result.assignment == assignment else None
+
+
+def write_grades_csv(out: Path, results: list[StudentResult]) -> None:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for result in sorted(results, key=lambda r: r.student_id):
+        writer.writerow(result.csv_row())
+    write_atomic(out / "grades.csv", buffer.getvalue())
