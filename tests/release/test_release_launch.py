@@ -13,7 +13,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from release_helpers import book_config, notebook_pages, release_path
+from release_helpers import REPO, book_config, notebook_pages, release_path
 
 pytestmark = pytest.mark.slow
 PAGES = notebook_pages()
@@ -125,3 +125,13 @@ def test_every_notebook_page_is_tested():
     """The toc's notebook pages are found (five chapters and at least one exercise)."""
     assert sum(p.startswith("book/") for p in PAGES) >= 5, PAGES
     assert any(p.startswith("exercises/") for p in PAGES), PAGES
+
+
+def test_every_released_exercise_is_a_page_of_the_site():
+    """A new exercise notebook cannot be left off the site (and so without launch buttons)."""
+    released = {
+        p.relative_to(REPO).with_suffix("").as_posix()
+        for p in (REPO / "exercises").rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts
+    }
+    assert released, "no released exercise notebooks"
+    assert released <= set(PAGES), f"not in _toc.yml: {sorted(released - set(PAGES))}"
