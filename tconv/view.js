@@ -1,80 +1,196 @@
-// Draws the precomputed entry for the current slider values. No computation happens here:
-// Python filled `table` ahead of time, so the page needs no kernel.
-function key(model) {
-  const n = model.get("n_params");
-  const parts = [];
-  for (let i = 0; i < n; i++) parts.push(String(model.get("v" + i)));
-  return parts.join(",");
+// Draws the precomputed entry for the current slider values. No arithmetic happens here:
+// Python filled `table` ahead of time (numbers from numpy/torch), so the page needs no kernel.
+// table = { blocks: [block, ...], entries: { "v0,v1,...": [block index, ...] } }; a block that
+// several slider settings share is stored once.
+const SVG = "http://www.w3.org/2000/svg";
+const PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"];
+
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
 }
 
-function cell(value, strong) {
-  const td = document.createElement("td");
-  td.textContent = String(value);
-  if (strong) td.className = "tconv-hl";
+function svgEl(tag, attrs) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [name, value] of Object.entries(attrs || {})) node.setAttribute(name, value);
+  return node;
+}
+
+function format(value) {
+  if (Number.isInteger(value)) return String(value).replace("-", "\u2212");
+  return String(Number(value.toPrecision(4))).replace("-", "\u2212");
+}
+
+function cell(tag, value, strong) {
+  const td = el(tag, "", format(value));
+  if (value === 0) td.classList.add("tconv-zero");
+  if (strong) td.classList.add("tconv-hl");
   return td;
 }
 
-function drawTable(rows, highlight) {
-  const table = document.createElement("table");
-  table.className = "tconv-matrix";
+// A 2D array as a table. Zeros are dimmed so that the band of a convolution matrix stands out;
+// highlighted cells get a tinted background. Axis labels add index headers.
+function drawMatrix(block) {
+  const rows = block.values;
+  const hl = block.highlight;
+  const [rowLabel, colLabel] = block.labels || ["", ""];
+  const indexed = Boolean(rowLabel || colLabel);
+  const table = el("table", "tconv-matrix");
+  if (indexed) {
+    const axes = [rowLabel && `rows: ${rowLabel}`, colLabel && `columns: ${colLabel}`];
+    table.appendChild(el("caption", "tconv-axes", axes.filter(Boolean).join(" \u00b7 ")));
+    const head = el("tr");
+    head.appendChild(el("th"));
+    (rows[0] || []).forEach((_, j) => head.appendChild(el("th", "tconv-index", String(j))));
+    table.appendChild(head);
+  }
   rows.forEach((row, i) => {
-    const tr = document.createElement("tr");
-    row.forEach((v, j) => tr.appendChild(cell(v, highlight && highlight[i][j])));
+    const tr = el("tr");
+    if (indexed) tr.appendChild(el("th", "tconv-index", String(i)));
+    row.forEach((v, j) => tr.appendChild(cell("td", v, hl && hl[i][j])));
     table.appendChild(tr);
   });
   return table;
 }
 
-function drawPlot(series) {
-  const ns = "http://www.w3.org/2000/svg";
-  const names = Object.keys(series);
-  const all = names.flatMap((n) => series[n]);
-  const len = Math.max(1, ...names.map((n) => series[n].length));
-  const lo = Math.min(0, ...all), hi = Math.max(0, ...all);
-  const W = 360, H = 140, pad = 10;
-  const x = (i) => pad + (len === 1 ? 0 : (i * (W - 2 * pad)) / (len - 1));
-  const y = (v) => H - pad - ((v - lo) / (hi - lo || 1)) * (H - 2 * pad);
-  const svg = document.createElementNS(ns, "svg");
-  svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
-  svg.setAttribute("class", "tconv-plot");
-  names.forEach((name, s) => {
-    const path = document.createElementNS(ns, "polyline");
-    path.setAttribute("points", series[name].map((v, i) => `${x(i)},${y(v)}`).join(" "));
-    path.setAttribute("class", "tconv-series tconv-series-" + s);
-    const title = document.createElementNS(ns, "title");
-    title.textContent = name;
-    path.appendChild(title);
-    svg.appendChild(path);
-  });
-  return svg;
+function drawVector(block) {
+  const table = el("table", "tconv-matrix tconv-vector");
+  const tr = el("tr");
+  block.values.forEach((v, j) => tr.appendChild(cell("td", v, block.highlight && block.highlight[j])));
+  table.appendChild(tr);
+  return table;
 }
 
-function drawBlock(block) {
-  const box = document.createElement("div");
-  box.className = "tconv-block";
-  if (block.title) {
-    const h = document.createElement("div");
-    h.className = "tconv-title";
-    h.textContent = block.title;
-    box.appendChild(h);
+// Colour for a heat-map cell: white at 0, blue for positive, red for negative values.
+function heat(value, scale) {
+  const t = scale ? Math.min(1, Math.abs(value) / scale) : 0;
+  const [r, g, b] = value >= 0 ? [31, 119, 180] : [214, 39, 40];
+  return `rgba(${r}, ${g}, ${b}, ${(0.85 * t).toFixed(3)})`;
+}
+
+function drawHeatmap(block) {
+  const table = el("table", "tconv-matrix tconv-heatmap");
+  const scale = Math.max(0, ...block.values.flat().map(Math.abs));
+  block.values.forEach((row, i) => {
+    const tr = el("tr");
+    row.forEach((v, j) => {
+      const td = el("td", "", block.show_values ? format(v) : "");
+      td.style.backgroundColor = heat(v, scale);
+      td.title = `[${i}, ${j}] = ${format(v)}`;
+      if (block.highlight && block.highlight[i][j]) td.classList.add("tconv-hl-outline");
+      tr.appendChild(td);
+    });
+    table.appendChild(tr);
+  });
+  return table;
+}
+
+// Line or stem plot with a zero axis, y range ticks, integer x ticks and a legend.
+function drawPlot(block) {
+  const names = Object.keys(block.series);
+  const all = names.flatMap((n) => block.series[n]);
+  const len = Math.max(1, ...names.map((n) => block.series[n].length));
+  const lo = Math.min(0, ...all);
+  const hi = Math.max(0, ...all);
+  const W = 420, H = 180, left = 40, right = 10, top = 10, bottom = 24;
+  const x = (i) => left + (len === 1 ? (W - left - right) / 2 : (i * (W - left - right)) / (len - 1));
+  const y = (v) => top + (1 - (v - lo) / (hi - lo || 1)) * (H - top - bottom);
+  const svg = svgEl("svg", { viewBox: `0 0 ${W} ${H}`, class: "tconv-plot", role: "img" });
+  svg.appendChild(svgEl("line", { x1: left, x2: W - right, y1: y(0), y2: y(0), class: "tconv-axis-line" }));
+  svg.appendChild(svgEl("line", { x1: left, x2: left, y1: top, y2: H - bottom, class: "tconv-axis-line" }));
+  for (const v of new Set([lo, 0, hi])) {
+    const label = svgEl("text", { x: left - 4, y: y(v) + 4, "text-anchor": "end", class: "tconv-tick" });
+    label.textContent = format(v);
+    svg.appendChild(label);
   }
-  if (block.kind === "matrix") box.appendChild(drawTable(block.values, block.highlight));
-  else if (block.kind === "vector")
-    box.appendChild(drawTable([block.values], block.highlight && [block.highlight]));
-  else if (block.kind === "plot") box.appendChild(drawPlot(block.series));
-  else if (block.kind === "text") box.appendChild(document.createTextNode(block.text));
+  const every = Math.ceil(len / 12);
+  for (let i = 0; i < len; i += every) {
+    const label = svgEl("text", { x: x(i), y: H - 6, "text-anchor": "middle", class: "tconv-tick" });
+    label.textContent = String(i);
+    svg.appendChild(label);
+  }
+  names.forEach((name, s) => {
+    const colour = PALETTE[s % PALETTE.length];
+    const values = block.series[name];
+    const group = svgEl("g", { stroke: colour, fill: colour });
+    if (block.style === "stem") {
+      const dx = names.length > 1 ? (s - (names.length - 1) / 2) * 3 : 0;  // side by side
+      values.forEach((v, i) => {
+        group.appendChild(svgEl("line", { x1: x(i) + dx, x2: x(i) + dx, y1: y(0), y2: y(v), "stroke-width": 2 }));
+        group.appendChild(svgEl("circle", { cx: x(i) + dx, cy: y(v), r: 3 }));
+      });
+    } else {
+      const points = values.map((v, i) => `${x(i)},${y(v)}`).join(" ");
+      group.appendChild(svgEl("polyline", { points, fill: "none", "stroke-width": 2, "stroke-dasharray": s ? "5 3" : "none" }));
+      values.forEach((v, i) => group.appendChild(svgEl("circle", { cx: x(i), cy: y(v), r: 2.5 })));
+    }
+    const title = svgEl("title");
+    title.textContent = name;
+    group.appendChild(title);
+    svg.appendChild(group);
+  });
+  const box = el("div", "tconv-plot-box");
+  box.appendChild(svg);
+  if (names.length > 1 || block.legend) {
+    const legend = el("div", "tconv-legend");
+    names.forEach((name, s) => {
+      const item = el("span", "tconv-legend-item", name);
+      item.style.setProperty("--tconv-swatch", PALETTE[s % PALETTE.length]);
+      legend.appendChild(item);
+    });
+    box.appendChild(legend);
+  }
   return box;
 }
 
-function render({ model, el }) {
-  el.classList.add("tconv-view");
+const DRAW = {
+  matrix: drawMatrix,
+  vector: drawVector,
+  heatmap: drawHeatmap,
+  plot: drawPlot,
+  text: (block) => el("div", "tconv-text", block.text),
+};
+
+function drawBlock(block) {
+  const box = el("figure", `tconv-block tconv-${block.kind}-block`);
+  if (block.title) box.appendChild(el("figcaption", "tconv-title", block.title));
+  const draw = DRAW[block.kind] || ((b) => el("div", "tconv-text", `unknown block kind ${b.kind}`));
+  box.appendChild(draw(block));
+  return box;
+}
+
+function currentKey(model) {
+  const parts = [];
+  for (let i = 0; i < model.get("n_params"); i++) parts.push(String(model.get("v" + i)));
+  return parts.join(",");
+}
+
+function render({ model, el: root }) {
+  root.classList.add("tconv-view");
+  root.setAttribute("aria-live", "polite");
+  // Rendered entries are kept, so moving back to a setting only re-attaches its nodes.
+  let cache = new Map();
   const redraw = () => {
-    const entry = model.get("table")[key(model)];
-    const blocks = entry || [{ kind: "text", text: "no precomputed result for these values" }];
-    el.replaceChildren(...blocks.map(drawBlock));
+    const key = currentKey(model);
+    let nodes = cache.get(key);
+    if (!nodes) {
+      const table = model.get("table");
+      const indices = (table.entries || {})[key];
+      const blocks = indices
+        ? indices.map((i) => table.blocks[i])
+        : [{ kind: "text", text: `no precomputed result for (${key})` }];
+      nodes = blocks.map(drawBlock);
+      cache.set(key, nodes);
+    }
+    root.replaceChildren(...nodes);
   };
   for (let i = 0; i < 8; i++) model.on("change:v" + i, redraw);
-  model.on("change:table", redraw);
+  model.on("change:table", () => {
+    cache = new Map();
+    redraw();
+  });
   redraw();
 }
 

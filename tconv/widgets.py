@@ -21,7 +21,7 @@ import ipywidgets as widgets
 import numpy as np
 import traitlets
 
-__all__ = ["Slider", "explorer", "matrix", "vector", "plot", "text", "key_for"]
+__all__ = ["Slider", "explorer", "matrix", "vector", "heatmap", "plot", "text", "key_for"]
 
 _HERE = Path(__file__).parent
 
@@ -68,9 +68,21 @@ def vector(title: str, array, highlight=None) -> dict:
     return block
 
 
-def plot(title: str, series: dict[str, Sequence[float]]) -> dict:
-    """Line/stem plot of one or more named series drawn as SVG."""
-    return {"kind": "plot", "title": title, "series": {k: _numbers(v) for k, v in series.items()}}
+def heatmap(title: str, array, highlight=None, show_values: bool = True) -> dict:
+    """A 2D array drawn as coloured cells (blue positive, red negative), e.g. overlap counts."""
+    block = {"kind": "heatmap", "title": title, "values": _numbers(array),
+             "show_values": bool(show_values)}
+    if highlight is not None:
+        block["highlight"] = np.asarray(highlight, dtype=bool).astype(int).tolist()
+    return block
+
+
+def plot(title: str, series: dict[str, Sequence[float]], style: str = "line") -> dict:
+    """One or more named series against their index, drawn as SVG: ``style`` "line" or "stem"."""
+    if style not in ("line", "stem"):
+        raise ValueError(f"plot style must be 'line' or 'stem', got {style!r}")
+    return {"kind": "plot", "title": title, "style": style,
+            "series": {k: _numbers(np.ravel(v)) for k, v in series.items()}}
 
 
 def text(message: str) -> dict:
@@ -104,13 +116,35 @@ MAX_PARAMS = 8
 
 
 def precompute(compute: Callable[..., list[dict]], sliders: Sequence[Slider]) -> dict:
-    """Call ``compute(**values)`` for every slider combination; key the results by value."""
+    """Call ``compute(**values)`` for every slider combination; key the results by value.
+
+    Returns ``{"blocks": [...], "entries": {key: [block index, ...]}}``: a block that several
+    combinations share (an input vector, an unchanged kernel) is stored once, which keeps the
+    page small.
+    """
     if len(sliders) > MAX_PARAMS:
         raise ValueError(f"at most {MAX_PARAMS} sliders per explorer, got {len(sliders)}")
-    table = {}
+    blocks: list[dict] = []
+    index_of: dict[str, int] = {}
+    entries = {}
     for combo in itertools.product(*(s.values() for s in sliders)):
-        table[key_for(combo)] = compute(**{s.name: v for s, v in zip(sliders, combo, strict=True)})
-    return table
+        result = compute(**{s.name: v for s, v in zip(sliders, combo, strict=True)})
+        entries[key_for(combo)] = [_pooled(block, blocks, index_of) for block in result]
+    return {"blocks": blocks, "entries": entries}
+
+
+def _pooled(block: dict, blocks: list[dict], index_of: dict[str, int]) -> int:
+    """The index of ``block`` in ``blocks``, appending it the first time it is seen."""
+    fingerprint = json.dumps(block, sort_keys=True)
+    if fingerprint not in index_of:
+        index_of[fingerprint] = len(blocks)
+        blocks.append(block)
+    return index_of[fingerprint]
+
+
+def entry(table: dict, values: Sequence[int]) -> list[dict]:
+    """The blocks shown for one slider combination (what the JS side looks up)."""
+    return [table["blocks"][i] for i in table["entries"][key_for(values)]]
 
 
 def explorer(compute: Callable[..., list[dict]], sliders: Sequence[Slider], max_bytes=400_000):
@@ -120,7 +154,7 @@ def explorer(compute: Callable[..., list[dict]], sliders: Sequence[Slider], max_
     is embedded in the page, so it is kept well under 1 MB per widget (``max_bytes``).
     """
     table = precompute(compute, sliders)
-    size = len(json.dumps(table))
+    size = len(json.dumps(table, separators=(",", ":")))
     if size > max_bytes:
         raise ValueError(f"explorer table is {size} bytes, over the {max_bytes} byte budget")
     view = View(table=table, n_params=len(sliders))
