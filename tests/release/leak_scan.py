@@ -6,7 +6,7 @@ by hand, so a new exercise is covered the day it is written:
 - the lines between ``BEGIN SOLUTION`` / ``END SOLUTION`` and ``BEGIN HIDDEN TESTS`` /
   ``END HIDDEN TESTS`` (and mark schemes), and the whole of a solution cell without delimiters;
 - minus every line that students are meant to see anyway (the rest of the source notebooks),
-  and minus short lines that would match by chance.
+  and minus short or simple lines that would match by chance (see ``is_meaningful``).
 
 A file is searched in every form a line can take there: as text, as the strings of a JSON
 document (.ipynb, widget state), with HTML tags and entities removed (Pygments splits a code
@@ -33,8 +33,11 @@ import nbformat
 
 SECRET_BEGIN = re.compile(r"(BEGIN SOLUTION|BEGIN HIDDEN TESTS|=== BEGIN MARK SCHEME ===)")
 SECRET_END = re.compile(r"(END SOLUTION|END HIDDEN TESTS|=== END MARK SCHEME ===)")
-# Shorter lines (`return out`, `x = x[None]`) are too common to prove a leak.
-MIN_SECRET_CHARS = 16
+# Shorter or simpler lines (`padding=padding,`, `for _ in range(40):`, `if bias is not None:`)
+# are too common in any numpy code to prove a leak; longer ones are specific to the answer.
+MIN_SECRET_CHARS = 24
+MIN_SECRET_WORDS = 3
+WORD = re.compile(r"[A-Za-z_]\w*|\d+")
 WHITESPACE = re.compile(r"\s+")
 HTML_TAG = re.compile(r"<[^>]*>")
 JS_ESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|x[0-9a-fA-F]{2}|.)", re.DOTALL)
@@ -74,8 +77,8 @@ def split_cell(cell) -> tuple[list[str], list[str]]:
 
 
 def is_meaningful(line: str) -> bool:
-    needle = squeeze(line)
-    return len(needle) >= MIN_SECRET_CHARS and any(ch.isalnum() for ch in needle)
+    words = set(WORD.findall(line))
+    return len(squeeze(line)) >= MIN_SECRET_CHARS and len(words) >= MIN_SECRET_WORDS
 
 
 def secrets_in(solutions: Path) -> list[Secret]:
