@@ -9,6 +9,10 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import sys
+import zipfile
 
 import jupytext
 import nbformat
@@ -66,3 +70,22 @@ def test_release_chapter_notebook_runs_top_to_bottom(student_release, chapter, m
     client.execute()  # raises CellExecutionError, with the cell and traceback, on any failure
     errors = [o for c in notebook.cells for o in c.get("outputs", []) if o.output_type == "error"]
     assert not errors, errors
+
+
+@pytest.mark.slow
+def test_release_installs_the_helper_package(student_release, tmp_path):
+    """What Binder's `.` and Colab's `%pip install git+<release>` do: build tconv from the release.
+
+    Built from a copy (the build leaves build/ and egg-info behind) without network:
+    --no-build-isolation uses this venv's setuptools.
+    """
+    source = tmp_path / "release"
+    shutil.copytree(student_release, source, ignore=shutil.ignore_patterns("docs"))
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps",
+                    "--no-build-isolation", str(source), "-w", str(tmp_path / "wheels")],
+                   check=True, cwd=tmp_path)
+    (wheel,) = (tmp_path / "wheels").glob("tconv-*.whl")
+    packaged = set(zipfile.ZipFile(wheel).namelist())
+    shipped = {p.relative_to(source).as_posix() for p in (source / "tconv").iterdir()
+               if p.suffix in (".py", ".js", ".css")}
+    assert shipped and shipped <= packaged, sorted(shipped - packaged)
