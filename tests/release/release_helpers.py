@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import importlib.metadata as metadata
 import importlib.util
+import sys
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
 import yaml
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 REPO = Path(__file__).resolve().parents[2]
+BINDER = REPO / "binder" / "requirements.txt"
+# Binder's base image brings the Jupyter server and the kernel (and so IPython) itself.
+PROVIDED_BY_BINDER_IMAGE = {"ipykernel"}
 
 
 def load_tool(name: str):
@@ -64,3 +72,56 @@ def chapter_sources() -> list[Path]:
 def release_path(docname: str) -> str:
     """Where a page's notebook is in the student release (chapters become .ipynb)."""
     return f"{docname}.ipynb"
+
+
+# ---- the Binder environment, resolved from this venv's metadata (same pins) ------------------
+
+def requirement_lines(path: Path) -> list[str]:
+    lines = (line.split("#", 1)[0].strip() for line in path.read_text().splitlines())
+    return [line for line in lines if line]
+
+
+def pinned(path: Path) -> dict[str, Requirement]:
+    """{canonical name: requirement} of a requirements file's package lines."""
+    found = {}
+    for line in requirement_lines(path):
+        if line.startswith("-") or line == ".":
+            continue
+        requirement = Requirement(line)
+        found[canonicalize_name(requirement.name)] = requirement
+    return found
+
+
+def local_project() -> str:
+    return tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["name"]
+
+
+def dependency_closure(roots: set[str]) -> set[str]:
+    """Canonical names of the roots and everything they require (no extras), as installed."""
+    seen, todo = set(), list(roots)
+    while todo:
+        name = canonicalize_name(todo.pop())
+        if name in seen:
+            continue
+        seen.add(name)
+        for line in metadata.requires(name) or []:
+            requirement = Requirement(line)
+            if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
+                todo.append(requirement.name)
+    return seen
+
+
+def binder_distributions() -> set[str]:
+    return dependency_closure({*pinned(BINDER), local_project(), *PROVIDED_BY_BINDER_IMAGE})
+
+
+def importable_on_binder(module: str, available: set[str], owners: dict[str, list[str]]) -> bool:
+    if module in sys.stdlib_module_names or module == local_project():
+        return True
+    return any(canonicalize_name(dist) in available for dist in owners.get(module, []))
+
+
+def modules_missing_on_binder() -> set[str]:
+    """Top-level modules installed here that a Binder session would not have (build tools...)."""
+    available, owners = binder_distributions(), metadata.packages_distributions()
+    return {m for m in owners if not importable_on_binder(m, available, owners)}

@@ -11,7 +11,6 @@ from __future__ import annotations
 import ast
 import importlib.metadata as metadata
 import re
-import sys
 import tomllib
 from pathlib import Path
 
@@ -19,42 +18,25 @@ import nbformat
 import pytest
 from IPython.core.inputtransformer2 import TransformerManager
 from packaging.requirements import Requirement
-from packaging.utils import canonicalize_name
 from packaging.version import Version
-from release_helpers import REPO
+from release_helpers import (
+    BINDER,
+    REPO,
+    binder_distributions,
+    importable_on_binder,
+    pinned,
+    requirement_lines,
+)
 
-BINDER = REPO / "binder" / "requirements.txt"
 CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 INSTRUCTOR_ONLY = {"jupyter-book", "nbgrader", "sphinx", "myst-nb", "sphinx-book-theme", "pytest",
                    "hypothesis", "playwright", "ruff", "jupyter-cache"}
-# Binder's base image runs the kernel and the Jupyter server itself.
-PROVIDED_BY_JUPYTER = {"IPython", "ipykernel"}
-
-
-def requirement_lines(path: Path) -> list[str]:
-    lines = (line.split("#", 1)[0].strip() for line in path.read_text().splitlines())
-    return [line for line in lines if line]
-
-
-def pinned(path: Path) -> dict[str, Requirement]:
-    """{canonical name: requirement} of a requirements file's package lines."""
-    found = {}
-    for line in requirement_lines(path):
-        if line.startswith("-") or line == ".":
-            continue
-        requirement = Requirement(line)
-        found[canonicalize_name(requirement.name)] = requirement
-    return found
 
 
 def exact_version(requirement: Requirement) -> Version:
     (spec,) = requirement.specifier
     assert spec.operator == "==", f"{requirement} must be pinned exactly"
     return Version(spec.version)
-
-
-def local_project() -> str:
-    return tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["name"]
 
 
 def test_every_binder_package_is_pinned_alike_in_requirements_txt():
@@ -89,21 +71,6 @@ def test_binder_python_matches_the_project():
 
 # ---- what the released notebooks import --------------------------------------------------
 
-def dependency_closure(roots: set[str]) -> set[str]:
-    """Canonical names of the roots and everything they require (no extras), as installed."""
-    seen, todo = set(), list(roots)
-    while todo:
-        name = canonicalize_name(todo.pop())
-        if name in seen:
-            continue
-        seen.add(name)
-        for line in metadata.requires(name) or []:
-            requirement = Requirement(line)
-            if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
-                todo.append(requirement.name)
-    return seen
-
-
 def imported_modules(source: str) -> set[str]:
     code = TransformerManager().transform_cell(source)  # %pip and friends become Python
     modules = set()
@@ -130,20 +97,11 @@ def released_notebook_imports(release_roots: list[Path]) -> dict[str, set[str]]:
 
 @pytest.mark.slow
 def test_binder_provides_every_module_the_released_notebooks_import(student_release):
-    binder = {*pinned(BINDER), local_project()}
-    available = dependency_closure(binder)
-    owners = metadata.packages_distributions()
+    available, owners = binder_distributions(), metadata.packages_distributions()
     imports = released_notebook_imports([student_release / "book", student_release / "exercises"])
     assert imports, "no imports found in the released notebooks"
-    missing = {}
-    for module, notebooks in sorted(imports.items()):
-        if module in sys.stdlib_module_names or module in PROVIDED_BY_JUPYTER:
-            continue
-        dists = {canonicalize_name(d) for d in owners.get(module, [])}
-        if module == local_project():
-            dists.add(local_project())
-        if not dists & available:
-            missing[module] = sorted(notebooks)
+    missing = {module: sorted(notebooks) for module, notebooks in sorted(imports.items())
+               if not importable_on_binder(module, available, owners)}
     assert not missing, f"imported by released notebooks but not installed on Binder: {missing}"
 
 
