@@ -2,8 +2,9 @@
 
 For every notebook page of the built site, served on 127.0.0.1: the page throws no errors, no
 request leaves 127.0.0.1 while it loads (any that tries is recorded and aborted), the launch menu
-opens and shows the "Live Code" button, and Thebe's entry point and config are in place. The
-button itself is not pressed: Live Code starts a Binder server, which is outside by nature.
+opens and shows the "Live Code" button, and Thebe's entry point and config are in place.
+Pressing the button must then ask for the Thebe library and nothing else (the request is
+recorded and aborted: Live Code loads Thebe and starts a Binder server, outside by nature).
 """
 
 from __future__ import annotations
@@ -70,5 +71,9 @@ def test_live_code_button_present_and_page_clean(browser, site_url, docname):
         page.wait_for_timeout(300)  # let late async scripts report their errors
         assert not record["errors"], f"{docname}: page errors {record['errors']}"
         assert not record["foreign"], f"{docname}: requests left 127.0.0.1: {record['foreign']}"
+        thebe_library = page.evaluate("THEBE_JS_URL")
+        with page.expect_request(thebe_library, timeout=PAGE_LOAD_TIMEOUT_MS):
+            page.locator(THEBE_BUTTON).click()
+        assert record["foreign"] == [thebe_library], record["foreign"]
     finally:
         page.close()
