@@ -24,6 +24,7 @@ import traceback
 import warnings
 from collections.abc import Callable
 from contextlib import ExitStack, contextmanager
+from pathlib import Path
 
 import numpy as np
 
@@ -66,6 +67,7 @@ if torch is not None:
     _conv_transpose1d = _F.conv_transpose1d
     _conv_transpose2d = _F.conv_transpose2d
     _autograd_grad = torch.autograd.grad
+_TORCH_DIR = None if torch is None else str(Path(torch.__file__).parent)
 
 
 class CheckFailed(AssertionError):
@@ -269,12 +271,26 @@ def compare(actual, expected, rtol: float = RTOL, atol: float = ATOL) -> str | N
 
 
 def _student_frames(error: BaseException) -> list[str]:
-    """The traceback of an exception raised by the student, without this module's frame."""
-    tb = error.__traceback__.tb_next if error.__traceback__ is not None else None
+    """The traceback of an exception raised in the student's code, and only of that code.
+
+    It starts below this module's frame (the test cell above it is never shown) and stops
+    where control passes into torch or back into this module, as when a call is blocked.
+    """
+    frames, tb = [], error.__traceback__.tb_next if error.__traceback__ else None
+    while tb is not None and not _is_checker_code(tb.tb_frame.f_code.co_filename):
+        frames.append(tb)
+        tb = tb.tb_next
+    if frames:
+        frames[-1].tb_next = None
+    first = frames[0] if frames else None
     shell = getattr(sys.modules.get("IPython"), "get_ipython", lambda: None)()
     if shell is not None:
-        return shell.InteractiveTB.structured_traceback(type(error), error, tb)
-    return traceback.format_exception(type(error), error, tb)
+        return shell.InteractiveTB.structured_traceback(type(error), error, first)
+    return traceback.format_exception(type(error), error, first)
+
+
+def _is_checker_code(filename: str) -> bool:
+    return filename == __file__ or (_TORCH_DIR is not None and filename.startswith(_TORCH_DIR))
 
 
 def _call_blocked(name: str, function: Callable, args, kwargs):
