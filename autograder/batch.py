@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import queue
+import sys
 import tempfile
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -164,7 +165,11 @@ def _run_pool(todo, assignment, cases, layout, limits, workers, out, gradebook, 
                 bar.set_postfix(done=bar.n, failed=problems, remaining=bar.total - bar.n)
     except KeyboardInterrupt:
         bar.close()
-        tqdm.write("interrupted: finished results are saved; run the same command again to resume")
+        print(
+            "interrupted: finished results are saved; run the same command again to resume",
+            file=sys.stderr,
+            flush=True,
+        )
         # Leave now: the sandboxes die with this process (bwrap --die-with-parent), and every
         # finished result is already on disk; half-graded ones are redone on resume.
         os._exit(130)

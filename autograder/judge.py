@@ -137,6 +137,15 @@ def _run_student_cells(box: Sandbox, run: Run) -> None:
     run.ignored_magics = [str(m)[:200] for m in magics if isinstance(m, str)][:20]
 
 
+def _call_failure(case: Case, header: dict) -> str:
+    if header.get("missing"):
+        return f"{case.function} is not defined (renamed or missing?)"
+    if "returned" in header:
+        returned = str(header["returned"])[:100]
+        return f"{case.function} returned a {returned}, not numeric array data ({case.label})"
+    return f"{case.function} raised {str(header.get('error'))[:600]} ({case.label})"
+
+
 def _judge_cell(
     box: Sandbox, run: Run, grade_id: str, points: float, cases: list[Case]
 ) -> CellResult:
@@ -154,14 +163,7 @@ def _judge_cell(
         if header.get("event") != "result":
             return CellResult(grade_id, points, 0.0, "the grader received an unexpected message")
         if not header.get("ok"):
-            error = str(header.get("error"))[:600]
-            if error.startswith("no function named"):
-                return CellResult(
-                    grade_id, points, 0.0, f"{case.function} is not defined (renamed or missing?)"
-                )
-            return CellResult(
-                grade_id, points, 0.0, f"{case.function} raised {error} for {case.label}"
-            )
+            return CellResult(grade_id, points, 0.0, _call_failure(case, header))
         if len(answer) != 1:
             return CellResult(grade_id, points, 0.0, "the grader received an unexpected message")
         problem = verdict(case, answer[0])

@@ -137,7 +137,7 @@ def as_plain_array(value) -> np.ndarray:
     else:
         array = np.asarray(value)
     if array.dtype.kind not in "biuf":
-        raise TypeError(f"returned {type(value).__name__} (dtype {array.dtype}), not numeric data")
+        raise TypeError("not numeric data")
     if array.dtype.str not in protocol.ALLOWED_DTYPES:
         array = array.astype(np.float64)
     return array
@@ -146,18 +146,23 @@ def as_plain_array(value) -> np.ndarray:
 def call(request: dict, arrays: list, namespace: dict) -> None:
     function = namespace.get(request["function"])
     if not callable(function):
-        send({"event": "result", "ok": False, "error": f"no function named {request['function']}"})
+        send({"event": "result", "ok": False, "missing": True})
         return
     args = protocol.unpack_value(request["args"], arrays)
     kwargs = protocol.unpack_value(request["kwargs"], arrays)
     sys.stdout = sys.stderr = CappedOutput()
     try:
-        result = as_plain_array(function(*args, **kwargs))
+        value = function(*args, **kwargs)
     except BaseException as exc:
         send({"event": "result", "ok": False, "error": describe_exception(exc)})
         return
     finally:
         sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
+    try:
+        result = as_plain_array(value)
+    except BaseException:
+        send({"event": "result", "ok": False, "returned": type(value).__name__})
+        return
     send({"event": "result", "ok": True}, [result])
 
 

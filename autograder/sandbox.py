@@ -193,6 +193,26 @@ def bwrap_command(layout: Layout, slot: int, limits: Limits, response_fd: int) -
     return [*prlimit, "--", *args]
 
 
+def _processes_of(uid: int) -> list[int]:
+    pids = []
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                if entry.stat().st_uid == uid:
+                    pids.append(int(entry.name))
+            except OSError:
+                continue  # exited meanwhile
+    return pids
+
+
+def _wait_until_gone(uid: int, seconds: float = 5.0) -> None:
+    """The kernel tears a pid namespace down asynchronously; the next sandbox of this slot
+    must not start while leftovers still count against its process limit."""
+    end = time.monotonic() + seconds
+    while _processes_of(uid) and time.monotonic() < end:
+        time.sleep(0.02)
+
+
 def describe_exit(code: int | None) -> str:
     if code is None:
         return "still running"
@@ -207,6 +227,7 @@ class Sandbox:
     """One sandboxed runner process. Always use as a context manager: exit kills it all."""
 
     def __init__(self, layout: Layout, slot: int, limits: Limits):
+        self.uid = FIRST_SANDBOX_UID + slot if os.geteuid() == 0 else None
         read_end, write_end = os.pipe()
         try:
             self.process = subprocess.Popen(
@@ -235,6 +256,8 @@ class Sandbox:
             except ProcessLookupError:
                 pass
         self.process.wait()
+        if self.uid is not None:
+            _wait_until_gone(self.uid)
         if self.responses >= 0:
             os.close(self.responses)
             self.responses = -1

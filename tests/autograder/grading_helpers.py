@@ -1,0 +1,86 @@
+"""Helpers for the autograder tests: the real command in a subprocess, and its outputs."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import nbformat
+
+REPO = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+ASSIGNMENT = "transposed_conv"
+# Short limits keep the corpus quick; each adversarial cell still has a clear margin to them.
+LIMITS = {"AUTOGRADER_CELL_TIMEOUT": "4", "AUTOGRADER_SUBMISSION_TIMEOUT": "16"}
+
+
+def source_notebook(course: Path) -> Path:
+    return course / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+
+
+def grader_env(**extra: str) -> dict[str, str]:
+    """The venv first on PATH (nbgrader runs alembic), the repo importable, short limits."""
+    env = dict(os.environ)
+    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
+    env["PYTHONPATH"] = f"{REPO}{os.pathsep}{env.get('PYTHONPATH', '')}"
+    env.update(LIMITS)
+    env.update(extra)
+    return env
+
+
+def grade(course: Path, submissions: Path, out: Path, *flags: str, env=None, **kwargs):
+    """Run ``python -m autograder grade`` from the course root, as an instructor would."""
+    command = [
+        sys.executable,
+        "-m",
+        "autograder",
+        "grade",
+        ASSIGNMENT,
+        str(submissions),
+        "--out",
+        str(out),
+        *flags,
+    ]
+    return subprocess.run(
+        command, cwd=course, env=env or grader_env(), capture_output=True, text=True, **kwargs
+    )
+
+
+def read_grades(out: Path) -> dict[str, dict]:
+    with open(out / "grades.csv", newline="", encoding="utf-8") as fh:
+        return {row["student_id"]: row for row in csv.DictReader(fh)}
+
+
+def read_result(out: Path, student_id: str) -> dict:
+    return json.loads((out / "results" / f"{student_id}.json").read_text("utf-8"))
+
+
+def write_student(folder: Path, student_id: str, notebook) -> None:
+    """``notebook`` is a NotebookNode, or raw bytes for deliberately broken files."""
+    path = folder / student_id / f"{ASSIGNMENT}.ipynb"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(notebook, bytes):
+        path.write_bytes(notebook)
+    else:
+        nbformat.write(notebook, path)
+
+
+def zip_folder(
+    folder: Path, archive: Path, raw_members: dict[str, bytes], symlinks: dict[str, str]
+) -> None:
+    """Zip a submissions folder, then add members no honest folder could contain."""
+    with zipfile.ZipFile(archive, "w") as zf:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                zf.write(path, path.relative_to(folder).as_posix())
+        for name, data in raw_members.items():
+            zf.writestr(zipfile.ZipInfo(name), data)
+        for name, target in symlinks.items():
+            info = zipfile.ZipInfo(name)
+            info.external_attr = 0o120777 << 16  # S_IFLNK: a symlink member
+            zf.writestr(info, target)

@@ -1,0 +1,143 @@
+"""Interrupting a batch (Ctrl-C, then SIGKILL) loses no grade; a re-run completes it,
+``--force`` regrades to identical grades, and the gradebook agrees with grades.csv."""
+
+from __future__ import annotations
+
+import csv
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from grading_helpers import ASSIGNMENT, BIN, grade, grader_env, read_grades, source_notebook
+
+from autograder.mutants import EXPECTED_SCORES, make_submission
+
+pytestmark = pytest.mark.slow
+BUGS = [
+    None,
+    "kernel_flipped",
+    None,
+    "stride_ignored",
+    "only_1d",
+    None,
+    "bias_ignored",
+    "wraps_torch",
+]
+
+
+def _class(course: Path, folder: Path) -> dict[str, float]:
+    """Eight students whose notebooks each pause a second, so a batch can be caught midway."""
+    expected = {}
+    for number, bug in enumerate(BUGS):
+        nb = make_submission(source_notebook(course), bug)
+        nb.cells.insert(2, nbformat.v4.new_code_cell("import time\ntime.sleep(1)"))
+        student = f"student{number:02d}"
+        (folder / student).mkdir(parents=True)
+        nbformat.write(nb, folder / student / f"{ASSIGNMENT}.ipynb")
+        expected[student] = EXPECTED_SCORES[bug]
+    return expected
+
+
+def _start(course: Path, folder: Path, out: Path) -> subprocess.Popen:
+    command = [
+        sys.executable,
+        "-m",
+        "autograder",
+        "grade",
+        ASSIGNMENT,
+        str(folder),
+        "--out",
+        str(out),
+        "--workers",
+        "1",
+    ]
+    return subprocess.Popen(
+        command,
+        cwd=course,
+        env=grader_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _wait_for_results(out: Path, count: int, process: subprocess.Popen) -> None:
+    end = time.monotonic() + 120
+    while len(list((out / "results").glob("*.json"))) < count:
+        assert process.poll() is None, "the batch ended before it could be interrupted"
+        assert time.monotonic() < end, "no progress"
+        time.sleep(0.05)
+
+
+def _snapshot(out: Path) -> dict[str, tuple[bytes, int]]:
+    return {
+        p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in (out / "results").glob("*.json")
+    }
+
+
+def test_interrupted_batch_resumes_without_loss(course: Path, tmp_path: Path):
+    folder, out = tmp_path / "submitted", tmp_path / "out"
+    expected = _class(course, folder)
+
+    first = _start(course, folder, out)
+    _wait_for_results(out, 1, first)
+    first.send_signal(signal.SIGINT)  # Ctrl-C
+    _, stderr = first.communicate(timeout=60)
+    assert first.returncode == 130, stderr[-2000:]
+    assert "resume" in stderr
+
+    second = _start(course, folder, out)
+    _wait_for_results(out, len(_snapshot(out)) + 2, second)
+    second.kill()  # SIGKILL: no cleanup code runs at all
+    second.communicate(timeout=60)
+    before = _snapshot(out)
+    assert 3 <= len(before) < len(BUGS)
+
+    third = grade(course, folder, out, "--workers", "1")
+    assert third.returncode == 0, third.stderr[-3000:]
+    after = _snapshot(out)
+    assert {name: after[name] for name in before} == before, "finished grades were redone"
+    rows = read_grades(out)
+    assert {s: float(r["score"]) for s, r in rows.items()} == expected
+    assert {r["status"] for r in rows.values()} == {"graded"}
+
+    resumed_csv = (out / "grades.csv").read_bytes()
+    again = grade(course, folder, out, "--workers", "2", "--force")
+    assert again.returncode == 0, again.stderr[-3000:]
+    regraded = _snapshot(out)
+    assert all(regraded[name][1] != before[name][1] for name in before), "--force did not regrade"
+    assert (out / "grades.csv").read_bytes() == resumed_csv, "a re-run changed the grades"
+
+
+def test_nbgrader_export_sees_the_scores(course: Path, tmp_path: Path):
+    folder, out = tmp_path / "submitted", tmp_path / "out"
+    folder.mkdir()
+    expected = {}
+    for number, bug in enumerate([None, "padding_ignored"]):
+        student = f"exported{number}"
+        (folder / student).mkdir()
+        nbformat.write(
+            make_submission(source_notebook(course), bug), folder / student / f"{ASSIGNMENT}.ipynb"
+        )
+        expected[student] = EXPECTED_SCORES[bug]
+    assert grade(course, folder, out).returncode == 0
+    export = tmp_path / "export.csv"
+    result = subprocess.run(
+        [str(BIN / "nbgrader"), "export", "--to", str(export)],
+        cwd=course,
+        env=grader_env(),
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    with open(export, newline="") as fh:
+        exported = {
+            r["student_id"]: float(r["score"])
+            for r in csv.DictReader(fh)
+            if r["student_id"] in expected
+        }
+    assert exported == expected
