@@ -11,6 +11,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import nbformat
+import numpy as np
+
 REPO = Path(__file__).resolve().parents[2]
 ASSIGNMENT = "transposed_conv"
 SOURCE_DIR = REPO / "solutions" / ASSIGNMENT
@@ -63,8 +66,6 @@ class GradedCourse:
 
 def write_submissions(root: Path) -> dict[str, float]:
     """submitted/<student>/<assignment>/*.ipynb for every case; returns the expected scores."""
-    import nbformat
-
     from autograder.mutants import BUGS, EXPECTED_SCORES, MAX_SCORE, make_submission
 
     def folder(student: str) -> Path:
@@ -124,8 +125,6 @@ def hidden_test_lines() -> list[str]:
     Lines that also occur outside hidden regions (in public tests or in the answers) are
     left out, since seeing those proves nothing.
     """
-    import nbformat
-
     hidden, visible = set(), []
     for notebook in source_notebooks():
         for cell in nbformat.read(notebook, as_version=4).cells:
@@ -141,3 +140,13 @@ def hidden_test_lines() -> list[str]:
                     visible.append(line)
     visible_text = "\n".join(visible)
     return sorted(line for line in hidden if len(line) >= 24 and line not in visible_text)
+
+
+def solution_functions() -> dict:
+    """The model answers: every answer cell of the source notebooks, run in one namespace."""
+    namespace = {"np": np}
+    for notebook in source_notebooks():
+        for cell in nbformat.read(notebook, as_version=4).cells:
+            if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("solution"):
+                exec(compile(cell.source, f"{notebook.name}:{cell.id}", "exec"), namespace)
+    return namespace

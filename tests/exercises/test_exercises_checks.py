@@ -1,0 +1,125 @@
+"""tconv.testing, the checks behind every test cell: verdicts, messages, and blocking torch."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from exercises_course import solution_functions
+
+from tconv.testing import CheckFailed, TorchBlocked, checker, compare, torch_blocked
+
+SOLUTION = solution_functions()
+LECTURE_INPUT, LECTURE_KERNEL = [[[2, 3, 0, -1]]], [[[1, 2, -1]]]  # gives [2, 7, 4, -4, -2, 1]
+
+
+def off_by(index, amount):
+    """A conv_transpose1d that is right except at ``index``."""
+
+    def answer(*args, **kwargs):
+        out = SOLUTION["conv_transpose1d"](*args, **kwargs)
+        out[index] += amount
+        return out
+
+    return answer
+
+
+def test_correct_answer_passes():
+    checker("conv_transpose1d", SOLUTION["conv_transpose1d"])(LECTURE_INPUT, LECTURE_KERNEL)
+
+
+def test_wrong_shape_names_case_and_both_shapes():
+    check = checker("conv_transpose1d", lambda input, weight, **kw: np.asarray(input))
+    with pytest.raises(CheckFailed) as failure:
+        check(LECTURE_INPUT, LECTURE_KERNEL, stride=2)
+    message = str(failure.value)
+    assert message.startswith("conv_transpose1d(array(1, 1, 4), array(1, 1, 3), stride=2)")
+    assert "expected shape (1, 1, 9), got shape (1, 1, 4)" in message
+
+
+def test_wrong_value_reports_largest_difference_and_where():
+    with pytest.raises(CheckFailed) as failure:
+        checker("conv_transpose1d", off_by((0, 0, 2), 0.5))(LECTURE_INPUT, LECTURE_KERNEL)
+    message = str(failure.value)
+    assert "1 of 6 values differ; largest difference 0.5 at index (0, 0, 2)" in message
+    assert "(expected 4, got 4.5)" in message
+
+
+def test_tolerances_are_tight_and_explicit():
+    expected = np.array([1.0, -2.0, 1e-12])
+    assert compare(expected * (1 + 5e-8), expected) is None
+    assert compare(expected + [0, 0, 2e-9], expected) is not None
+    assert compare(expected * (1 + 1e-6), expected) is not None
+    assert compare([1.0, np.nan, 1e-12], expected) is not None  # NaN never passes
+
+
+def test_unusable_return_values_fail_politely():
+    for returned in (None, "text", [[1, 2], [3]]):
+        assert compare(returned, np.zeros(3)) is not None
+    size = checker("transposed_output_size", lambda *a, **k: 6.0)
+    with pytest.raises(CheckFailed, match="expected the int 6, got float 6.0"):
+        size(4, 3)
+    checker("transposed_output_size", lambda *a, **k: np.int64(6))(4, 3)
+
+
+def test_an_exception_shows_only_the_students_frames():
+    def conv_transpose1d(input, weight, **kwargs):
+        raise ValueError("not yet")
+
+    with pytest.raises(CheckFailed) as failure:
+        checker("conv_transpose1d", conv_transpose1d)(LECTURE_INPUT, LECTURE_KERNEL)  # THIS LINE
+    assert "raised ValueError: not yet" in str(failure.value)
+    shown = "".join(failure.value._render_traceback_())
+    assert 'raise ValueError("not yet")' in shown
+    assert "THIS LINE" not in shown and "testing.py" not in shown
+
+
+TORCH_ROUTES = {
+    "F.conv_transpose1d": lambda x, w: F.conv_transpose1d(x, w),
+    "saved reference": (lambda saved: lambda x, w: saved(x, w))(F.conv_transpose1d),
+    "torch.conv1d": lambda x, w: torch.conv1d(x, w),
+    "torch.ops.aten": lambda x, w: torch.ops.aten.convolution(
+        x, w, None, [1], [0], [1], True, [0], 1
+    ),
+    "nn.ConvTranspose1d": lambda x, w: torch.nn.ConvTranspose1d(1, 1, 3, bias=False).double()(x),
+    "Tensor.backward": lambda x, w: (x.requires_grad_() * 2).sum().backward(),
+    "autograd.grad": lambda x, w: torch.autograd.grad((x.requires_grad_() * 2).sum(), x),
+}
+
+
+@pytest.mark.parametrize("route", TORCH_ROUTES)
+def test_torch_is_blocked_by_every_route_and_only_inside_the_block(route):
+    x, w = torch.ones(1, 1, 4, dtype=torch.float64), torch.ones(1, 1, 3, dtype=torch.float64)
+    with torch_blocked(), pytest.raises(TorchBlocked):
+        TORCH_ROUTES[route](x, w)
+    TORCH_ROUTES[route](x.detach().clone(), w)  # and works again afterwards
+
+
+def test_other_torch_operations_still_work_inside_the_block():
+    with torch_blocked():
+        a = torch.arange(6.0).reshape(2, 3)
+        assert float((a @ a.T).sum()) == 83.0  # 5 + 14 + 14 + 50
+
+
+def test_verdicts_ignore_rebound_numpy_and_torch(monkeypatch):
+    monkeypatch.setattr(np, "allclose", lambda *a, **k: True)
+    monkeypatch.setattr(np, "array_equal", lambda *a, **k: True)
+    monkeypatch.setattr(np, "abs", lambda a: np.zeros_like(a))
+    monkeypatch.setattr(np.testing, "assert_allclose", lambda *a, **k: None)
+    monkeypatch.setattr(F, "conv_transpose1d", off_by((0, 0, 2), 0.5))
+    with pytest.raises(CheckFailed):
+        checker("conv_transpose1d", off_by((0, 0, 2), 0.5))(LECTURE_INPUT, LECTURE_KERNEL)
+    checker("conv_transpose1d", SOLUTION["conv_transpose1d"])(LECTURE_INPUT, LECTURE_KERNEL)
+
+
+def test_an_answer_writing_into_its_inputs_changes_nothing():
+    def vandal(input, weight, **kwargs):
+        input[...] = 0
+        weight[...] = 0
+        return SOLUTION["conv_transpose1d"](input, weight, **kwargs)
+
+    x = np.array(LECTURE_INPUT, dtype=float)
+    with pytest.raises(CheckFailed):
+        checker("conv_transpose1d", vandal)(x, LECTURE_KERNEL)
+    assert x.tolist() == LECTURE_INPUT
