@@ -24,10 +24,11 @@ mkdir -p "$out/requirejs" "$out/html-manager" "$out/mathjax"
 cp "requirejs-$REQUIREJS/package/require.js" "$out/requirejs/"
 
 # embed-amd.js defines @jupyter-widgets/base and /controls for require.js; its Font Awesome
-# files are fetched relative to the script. The .svg fonts (1.8 MB) are for old browsers only.
+# files are fetched relative to the script. Only woff2/woff: every browser that runs the widget
+# code reads them; the .eot/.ttf/.svg copies (2.5 MB) are for browsers that cannot.
 hm="jupyter-widgets-html-manager-$HTML_MANAGER/package/dist"
 cp "$hm/embed-amd.js" "$hm/embed.js.LICENSE.txt" "$out/html-manager/"
-cp "$hm"/*.woff2 "$hm"/*.woff "$hm"/*.ttf "$hm"/*.eot "$out/html-manager/"
+cp "$hm"/*.woff2 "$hm"/*.woff "$out/html-manager/"
 
 # MathJax: the combined TeX+MathML CommonHTML file (what Jupyter Book loads by default) plus
 # everything it may load on demand (TeX extensions, fonts, menu, accessibility). Speech rule

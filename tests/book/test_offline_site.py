@@ -1,0 +1,64 @@
+"""The built site's HTML, read as files: everything it loads is its own, and current.
+
+The browser tests see what chromium fetched on the toc pages; these read every HTML file the
+build wrote (search, index pages included) and the vendored assets themselves.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import anywidget
+import pytest
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parents[2]
+VENDOR = REPO / "_vendor" / "site" / "vendor"
+
+
+def loaded_urls(html: str) -> list[str]:
+    """URLs a page loads; <link> only when it is a stylesheet, icon, preload or module."""
+    urls = []
+    for tag in re.finditer(r"<(script|link|img|iframe|source|video|audio)\b[^>]*>", html, re.I):
+        text = tag.group(0)
+        if tag.group(1).lower() == "link" and not re.search(
+                r'rel="(stylesheet|icon|preload|modulepreload|shortcut icon)"', text):
+            continue  # prev/next/search links are navigation, not loads
+        found = re.search(r'\b(?:src|href)="([^"]*)"', text)
+        if found:
+            urls.append(found.group(1))
+    return urls
+
+
+def test_no_page_loads_anything_from_another_host(built_site):
+    offenders = {}
+    for page in built_site.rglob("*.html"):
+        external = [u for u in loaded_urls(page.read_text(encoding="utf-8"))
+                    if re.match(r"^(https?:)?//", u)]
+        if external:
+            offenders[str(page.relative_to(built_site))] = external
+    assert not offenders, f"pages loading from other hosts: {offenders}"
+
+
+def test_thebe_configuration_is_declared_once_per_page(built_site):
+    for page in built_site.rglob("*.html"):
+        html = page.read_text(encoding="utf-8")
+        assert html.count("const THEBE_JS_URL") <= 1, f"{page}: THEBE_JS_URL declared twice"
+
+
+def test_anywidget_front_end_is_the_installed_packages(built_site):
+    installed = Path(anywidget.__file__).parent / "nbextension" / "index.js"
+    assert (built_site / "vendor" / "anywidget" / "index.js").read_bytes() == installed.read_bytes()
+
+
+@pytest.mark.parametrize("path, version_text", [
+    ("requirejs/require.js", "RequireJS 2.3.8"),
+    ("mathjax/tex-mml-chtml.js", '"3.2.2"'),
+    ("html-manager/embed-amd.js", '"1.0.15"'),
+])
+def test_vendored_files_are_the_pinned_versions(path, version_text):
+    versions = (VENDOR / "VERSIONS").read_text()
+    assert version_text.strip('"').split()[-1] in versions
+    assert version_text in (VENDOR / path).read_text(encoding="utf-8")
