@@ -1,7 +1,7 @@
 """binder/requirements.txt stays in step with requirements.txt and covers what students import.
 
 CI never installs the Binder file (PyTorch's CPU index is not reachable here), so it is checked
-statically: same pins as the tested environment, CPU torch, no instructor tools, and every module
+statically: same pins as the tested environment, CPU torch, no build or test tools, and every module
 that a released notebook imports is provided by the Binder packages or their dependencies
 (resolved from this venv's installed metadata, which has the same pins).
 """
@@ -29,7 +29,9 @@ from release_helpers import (
 )
 
 CPU_INDEX = "https://download.pytorch.org/whl/cpu"
-INSTRUCTOR_ONLY = {"jupyter-book", "nbgrader", "sphinx", "myst-nb", "sphinx-book-theme", "pytest",
+# nbgrader itself is there for students' Validate button; binder/postBuild turns off its
+# instructor tools (tests/release/test_release_postbuild.py).
+INSTRUCTOR_ONLY = {"jupyter-book", "sphinx", "myst-nb", "sphinx-book-theme", "pytest",
                    "hypothesis", "playwright", "ruff", "jupyter-cache"}
 
 
