@@ -169,22 +169,28 @@ function currentKey(model) {
 
 function render({ model, el: root }) {
   root.classList.add("tconv-view");
-  root.setAttribute("aria-live", "polite");
+  // Screen readers hear the captions of each new setting, not the whole redrawn view.
+  const status = el("div", "tconv-status");
+  status.setAttribute("aria-live", "polite");
+  const body = el("div", "tconv-body");
+  root.replaceChildren(status, body);
   // Rendered entries are kept, so moving back to a setting only re-attaches its nodes.
   let cache = new Map();
   const redraw = () => {
     const key = currentKey(model);
-    let nodes = cache.get(key);
-    if (!nodes) {
+    let drawn = cache.get(key);
+    if (!drawn) {
       const table = model.get("table");
       const indices = (table.entries || {})[key];
       const blocks = indices
         ? indices.map((i) => table.blocks[i])
         : [{ kind: "text", text: `no precomputed result for (${key})` }];
-      nodes = blocks.map(drawBlock);
-      cache.set(key, nodes);
+      const captions = blocks.filter((b) => b.kind === "text").map((b) => b.text);
+      drawn = { nodes: blocks.map(drawBlock), summary: captions.join(" ") };
+      cache.set(key, drawn);
     }
-    root.replaceChildren(...nodes);
+    status.textContent = drawn.summary;
+    body.replaceChildren(...drawn.nodes);
   };
   for (let i = 0; i < 8; i++) model.on("change:v" + i, redraw);
   model.on("change:table", () => {
