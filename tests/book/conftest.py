@@ -12,7 +12,9 @@ def site_url(built_site):
         yield url
 
 
-@pytest.fixture(scope="session")
+# Module scope: one Playwright at a time per process (its sync API refuses to nest), so each
+# test module, here or in another test folder, starts and stops its own.
+@pytest.fixture(scope="module")
 def chromium():
     from playwright.sync_api import sync_playwright
 

@@ -131,7 +131,7 @@ def visit_page(browser, url: str) -> Visit:
     return visit
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def visits(built_site, site_url, chromium):
     """Each page is visited once, on first use, and its Visit shared by the tests below."""
     seen: dict[str, Visit] = {}

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
-from site_browser import launch_chromium, serve
+from site_browser import serve
 
 import tconv
 from tconv.widgets import Slider, heatmap, matrix, plot, precompute, text, vector
@@ -56,20 +56,17 @@ READ_TABLES_JS = """
 
 
 @pytest.fixture(scope="module")
-def view_page(tmp_path_factory):
-    from playwright.sync_api import sync_playwright
-
+def view_page(tmp_path_factory, chromium):
     root = tmp_path_factory.mktemp("view")
     shutil.copy(VIEW_JS, root / "view.js")
     (root / "index.html").write_text(HARNESS)
-    with serve(root) as url, sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        page = browser.new_page()
+    with serve(root) as url:
+        page = chromium.new_page()
         errors = []
         page.on("pageerror", lambda error: errors.append(str(error)))
         page.goto(url + "index.html")
         yield page, errors
-        browser.close()
+        page.close()
 
 
 def render(page, table, values):
