@@ -168,13 +168,15 @@ REFERENCES: dict[str, Callable] = {
 
 # ----------------------------------------------------------------------------- blocking torch
 
-# Function names an answer may not reach: every convolution, and autograd's entry points.
+# Function names an answer may not reach: every convolution, fold (col2im, the scatter-add at
+# the heart of a transposed convolution) and its inverse, and autograd's entry points.
 _BLOCKED_FUNCTION = re.compile(
     r"^_*(conv\d|conv_|convolution|mkldnn_conv|cudnn_conv|slow_conv|thnn_conv)"
+    r"|^(fold|unfold|col2im|im2col)$"
     r"|^(grad|backward|vjp|jvp|jacobian|hessian|jacrev|jacfwd|grad_and_value|run_backward)$"
 )
 # The same for ATen operators, which is where every route to a convolution ends.
-_BLOCKED_OPERATOR = re.compile(r"(^|_)conv(\d|_|olution)")
+_BLOCKED_OPERATOR = re.compile(r"(^|_)conv(\d|_|olution)|col2im|im2col")
 
 
 def _refuse(name: str):
