@@ -23,6 +23,8 @@ class SourceNotebook:
     name: str  # file stem, as nbgrader names notebooks
     tests: dict[str, float]  # grade_id -> points of each autograded test cell, in notebook order
     locked: dict[str, str]  # grade_id -> source of read-only, non-test cells (setup code)
+    path: Path
+    answers: tuple[str, ...] = ()  # grade_ids of the solution cells students write in
 
     @property
     def max_score(self) -> float:
@@ -36,6 +38,10 @@ class Assignment:
     db_url: str
     course_id: str
     notebooks: tuple[SourceNotebook, ...]
+    autograded_pattern: str  # nbgrader's autograded folder, with NUL standing for the student
+
+    def autograded_folder(self, student_id: str) -> Path:
+        return Path(self.autograded_pattern.replace("\0", student_id))
 
     @property
     def max_score(self) -> float:
@@ -48,17 +54,19 @@ def _nbgrader_meta(cell) -> dict:
 
 def read_source_notebook(path: Path) -> SourceNotebook:
     nb = nbformat.read(path, as_version=4)
-    tests, locked = {}, {}
+    tests, locked, answers = {}, {}, []
     for cell in nb.cells:
         meta = _nbgrader_meta(cell)
         grade_id = meta.get("grade_id")
+        if grade_id and meta.get("solution"):
+            answers.append(grade_id)
         if cell.cell_type != "code" or not grade_id:
             continue
         if meta.get("grade") and not meta.get("solution"):
             tests[grade_id] = float(meta.get("points", 0))
         elif meta.get("locked") and not meta.get("solution"):
             locked[grade_id] = cell.source
-    return SourceNotebook(path.stem, tests, locked)
+    return SourceNotebook(path.stem, tests, locked, path, tuple(answers))
 
 
 def load_assignment(name: str, root: Path) -> Assignment:
@@ -79,4 +87,7 @@ def load_assignment(name: str, root: Path) -> Assignment:
     notebooks = tuple(read_source_notebook(p) for p in paths)
     if not any(nb.tests for nb in notebooks):
         raise AssignmentError(f"assignment {name!r} has no autograded test cells")
-    return Assignment(name, Path(coursedir.root), coursedir.db_url, coursedir.course_id, notebooks)
+    autograded = coursedir.format_path(coursedir.autograded_directory, "\0", name)
+    return Assignment(
+        name, Path(coursedir.root), coursedir.db_url, coursedir.course_id, notebooks, autograded
+    )

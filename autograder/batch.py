@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import queue
 import sys
 import tempfile
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tqdm import tqdm
 
 from autograder.assignment import Assignment, SourceNotebook
+from autograder.autograded import write_autograded
 from autograder.cases import build_cases
 from autograder.feedback import write_feedback
 from autograder.gradebook import open_gradebook, record
@@ -44,10 +48,10 @@ def grade_student(
             student.student_id,
             assignment.name,
             assignment.max_score,
-            [nb.to_json() for nb in notebooks][:1],
+            [nb.to_json() for nb in notebooks],
         )
     deadline = time.monotonic() + limits.submission_seconds
-    notebooks = []
+    notebooks, parsed = [], {}
     for source in assignment.notebooks:
         path = find_notebook(student.folder, assignment.name, source.name)
         if path is None:
@@ -56,7 +60,7 @@ def grade_student(
             )
             continue
         try:
-            nb = read_notebook(path)
+            nb = parsed[source.name] = read_notebook(path)
             notebooks.append(grade_notebook(nb, source, cases, layout, limits, slot, deadline))
         except InvalidNotebook as exc:
             notebooks.append(zero_notebook(source, "invalid_notebook", str(exc)))
@@ -64,12 +68,24 @@ def grade_student(
             notebooks.append(
                 zero_notebook(source, "error", f"grader error: {type(exc).__name__}: {exc}")
             )
-    return combine(
+    result = combine(
         student.student_id,
         assignment.name,
         assignment.max_score,
         [nb.to_json() for nb in notebooks],
     )
+    write_autograded(assignment, student.student_id, parsed, result)
+    return result
+
+
+def grading_fingerprint(assignment: Assignment) -> str:
+    """Changes whenever the graded cells, their points or the judge's cases change."""
+    digest = hashlib.sha256()
+    for nb in assignment.notebooks:
+        digest.update(json.dumps([nb.name, nb.tests, nb.locked], sort_keys=True).encode())
+    for module in ("cases.py", "judge.py", "runner.py"):
+        digest.update((Path(__file__).with_name(module)).read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def collect_students(submissions: Path, scratch: Path) -> list[Student]:
@@ -100,6 +116,20 @@ def _is_problem(result: StudentResult) -> bool:
     return result.status != "graded"
 
 
+@dataclass
+class Batch:
+    """Everything one grading run shares; results are written only from the main thread."""
+
+    assignment: Assignment
+    cases: dict
+    layout: Layout
+    limits: Limits
+    out: Path
+    gradebook: object
+    fingerprint: str
+    results: dict[str, StudentResult] = field(default_factory=dict)
+
+
 def grade_batch(
     assignment: Assignment,
     submissions: Path,
@@ -111,46 +141,68 @@ def grade_batch(
 ) -> list[StudentResult]:
     out.mkdir(parents=True, exist_ok=True)
     cases = build_cases([gid for nb in assignment.notebooks for gid in nb.tests])
-    gradebook = open_gradebook(assignment)
+    batch = Batch(
+        assignment,
+        cases,
+        layout,
+        limits,
+        out,
+        open_gradebook(assignment),
+        grading_fingerprint(assignment),
+    )
     with tempfile.TemporaryDirectory(prefix="autograder-") as scratch:
         students = collect_students(submissions, Path(scratch))
-        results: dict[str, StudentResult] = {}
         todo = []
         for student in students:
-            earlier = (
-                None
-                if (force or student.folder is None)
-                else load_result(out, student.student_id, assignment.name)
-            )
+            earlier = None
+            if not force and student.folder is not None:
+                earlier = load_result(out, student.student_id, assignment.name, batch.fingerprint)
             if earlier is not None:
-                results[student.student_id] = earlier
+                batch.results[student.student_id] = earlier
+                record(batch.gradebook, earlier)  # a kill between result file and gradebook
             else:
                 todo.append(student)
-        for result in results.values():  # a kill between result file and gradebook loses nothing
-            record(gradebook, result)
-        write_grades_csv(out, list(results.values()))
-        _run_pool(todo, assignment, cases, layout, limits, workers, out, gradebook, results)
-    return [results[s.student_id] for s in students if s.student_id in results]
+        write_grades_csv(out, list(batch.results.values()))
+        _run_pool(batch, todo, workers)
+    return [batch.results[s.student_id] for s in students if s.student_id in batch.results]
 
 
-def _finish(result: StudentResult, student: Student, out: Path, gradebook, results: dict) -> None:
-    results[result.student_id] = result
+def _finish(batch: Batch, student: Student, result: StudentResult) -> None:
+    result.fingerprint = batch.fingerprint
+    batch.results[result.student_id] = result
     if student.folder is not None:  # unsafe ids never become paths or gradebook entries
-        save_result(out, result)
-        write_feedback(out, result)
-        record(gradebook, result)
-    write_grades_csv(out, list(results.values()))
+        save_result(batch.out, result)
+        write_feedback(batch.out, result)
+        record(batch.gradebook, result)
+    write_grades_csv(batch.out, list(batch.results.values()))
 
 
-def _run_pool(todo, assignment, cases, layout, limits, workers, out, gradebook, results) -> None:
+def _outcome(batch: Batch, future: Future, student: Student) -> StudentResult:
+    try:
+        return future.result()
+    except Exception as exc:  # a grader bug must cost one row, not the batch
+        source = batch.assignment.notebooks
+        message = f"grader error: {type(exc).__name__}: {exc}"
+        notebooks = [zero_notebook(nb, "error", message).to_json() for nb in source]
+        return combine(
+            student.student_id, batch.assignment.name, batch.assignment.max_score, notebooks
+        )
+
+
+def _run_pool(batch: Batch, todo: list[Student], workers: int) -> None:
     slots = SlotPool(workers)
     bar = tqdm(
-        total=len(todo), unit="submission", desc=f"grading {assignment.name}", dynamic_ncols=True
+        total=len(todo),
+        unit="submission",
+        desc=f"grading {batch.assignment.name}",
+        dynamic_ncols=True,
     )
     problems = 0
     executor = ThreadPoolExecutor(max_workers=workers)
     futures: dict[Future, Student] = {
-        executor.submit(slots.run, grade_student, s, assignment, cases, layout, limits): s
+        executor.submit(
+            slots.run, grade_student, s, batch.assignment, batch.cases, batch.layout, batch.limits
+        ): s
         for s in todo
     }
     try:
@@ -158,8 +210,8 @@ def _run_pool(todo, assignment, cases, layout, limits, workers, out, gradebook, 
         while pending:
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:
-                result = future.result()
-                _finish(result, futures[future], out, gradebook, results)
+                result = _outcome(batch, future, futures[future])
+                _finish(batch, futures[future], result)
                 problems += _is_problem(result)
                 bar.update(1)
                 bar.set_postfix(done=bar.n, failed=problems, remaining=bar.total - bar.n)

@@ -23,6 +23,8 @@ def open_gradebook(assignment: Assignment) -> Gradebook:
             gb.update_or_create_grade_cell(
                 grade_id, notebook.name, assignment.name, max_score=points, cell_type="code"
             )
+        for grade_id in notebook.answers:  # nbgrader's feedback looks up a comment for each
+            gb.update_or_create_solution_cell(grade_id, notebook.name, assignment.name)
     return gb
 
 

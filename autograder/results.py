@@ -44,6 +44,7 @@ class StudentResult:
     status: str
     message: str
     notebooks: list[dict] = field(default_factory=list)  # NotebookResult.to_json() each
+    fingerprint: str = ""  # of the tests that produced it: a result from other tests is redone
 
     def to_json(self) -> dict:
         return dict(self.__dict__)
@@ -105,15 +106,18 @@ def save_result(out: Path, result: StudentResult) -> None:
     )
 
 
-def load_result(out: Path, student_id: str, assignment: str) -> StudentResult | None:
-    """A finished result from an earlier run, or None (missing, unreadable, other assignment)."""
+def load_result(
+    out: Path, student_id: str, assignment: str, fingerprint: str
+) -> StudentResult | None:
+    """A finished result from an earlier run, or None (missing, unreadable, other tests)."""
     try:
         result = StudentResult.from_json(
             json.loads(result_path(out, student_id).read_text("utf-8"))
         )
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    return result if result.assignment == assignment else None
+    same = result.assignment == assignment and result.fingerprint == fingerprint
+    return result if same else None
 
 
 def write_grades_csv(out: Path, results: list[StudentResult]) -> None:

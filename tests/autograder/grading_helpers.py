@@ -5,9 +5,11 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import subprocess
 import sys
 import zipfile
+from html import unescape
 from pathlib import Path
 
 import nbformat
@@ -21,6 +23,27 @@ LIMITS = {"AUTOGRADER_CELL_TIMEOUT": "4", "AUTOGRADER_SUBMISSION_TIMEOUT": "16"}
 
 def source_notebook(course: Path) -> Path:
     return course / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+
+
+def hidden_test_lines(course: Path) -> list[str]:
+    """Distinctive lines of the source's hidden tests (which no feedback may show): long ones
+    that occur nowhere else in the notebook (an answer may legitimately share one)."""
+    hidden_lines, other_lines, hidden = set(), set(), False
+    for cell in nbformat.read(source_notebook(course), as_version=4).cells:
+        for line in cell.source.splitlines():
+            if "BEGIN HIDDEN TESTS" in line or "END HIDDEN TESTS" in line:
+                hidden = "BEGIN" in line
+            else:
+                (hidden_lines if hidden else other_lines).add(line.strip())
+    elsewhere = "\n".join(other_lines)
+    lines = sorted(line for line in hidden_lines if len(line) >= 20 and line not in elsewhere)
+    assert lines, "the source notebook has no hidden tests to look for"
+    return lines
+
+
+def visible_text(html: str) -> str:
+    """What a reader of an HTML page sees: tags (e.g. syntax highlighting) removed."""
+    return unescape(re.sub(r"<[^>]+>", "", html))
 
 
 def grader_env(**extra: str) -> dict[str, str]:

@@ -13,8 +13,10 @@ from grading_helpers import (
     ASSIGNMENT,
     grade,
     grader_env,
+    hidden_test_lines,
     read_grades,
     source_notebook,
+    visible_text,
     write_student,
     zip_folder,
 )
@@ -125,11 +127,13 @@ def test_unsafe_ids_are_never_paths(graded_corpus):
 
 
 def test_feedback_never_shows_test_source(graded_corpus, course):
-    source = source_notebook(course).read_text("utf-8")
-    assert "BEGIN HIDDEN TESTS" in source  # the check below would be vacuous otherwise
-    for page in (graded_corpus["out"] / "feedback").rglob("*.html"):
-        html = page.read_text("utf-8")
-        assert "HIDDEN TESTS" not in html and "random_generator(" not in html, page
+    hidden = hidden_test_lines(course)
+    pages = list((graded_corpus["out"] / "feedback").rglob("*.html"))
+    assert pages
+    for page in pages:
+        text = visible_text(page.read_text("utf-8"))
+        assert "HIDDEN TESTS" not in text
+        assert not [line for line in hidden if line in text], page
 
 
 def test_gradebook_holds_the_same_scores(graded_corpus, course):

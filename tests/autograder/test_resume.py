@@ -12,7 +12,16 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from grading_helpers import ASSIGNMENT, BIN, grade, grader_env, read_grades, source_notebook
+from grading_helpers import (
+    ASSIGNMENT,
+    BIN,
+    grade,
+    grader_env,
+    hidden_test_lines,
+    read_grades,
+    source_notebook,
+    visible_text,
+)
 
 from autograder.mutants import EXPECTED_SCORES, make_submission
 
@@ -113,27 +122,32 @@ def test_interrupted_batch_resumes_without_loss(course: Path, tmp_path: Path):
     assert (out / "grades.csv").read_bytes() == resumed_csv, "a re-run changed the grades"
 
 
-def test_nbgrader_export_sees_the_scores(course: Path, tmp_path: Path):
+def test_nbgrader_export_and_feedback_see_the_results(course: Path, tmp_path: Path):
+    """`nbgrader export` reads our scores; `nbgrader generate_feedback` renders our autograded
+    notebooks (what formgrader shows) with the hidden tests cleared."""
     folder, out = tmp_path / "submitted", tmp_path / "out"
     folder.mkdir()
     expected = {}
     for number, bug in enumerate([None, "padding_ignored"]):
         student = f"exported{number}"
         (folder / student).mkdir()
-        nbformat.write(
-            make_submission(source_notebook(course), bug), folder / student / f"{ASSIGNMENT}.ipynb"
-        )
+        nb = make_submission(source_notebook(course), bug)
+        nbformat.write(nb, folder / student / f"{ASSIGNMENT}.ipynb")
         expected[student] = EXPECTED_SCORES[bug]
     assert grade(course, folder, out).returncode == 0
     export = tmp_path / "export.csv"
-    result = subprocess.run(
-        [str(BIN / "nbgrader"), "export", "--to", str(export)],
-        cwd=course,
-        env=grader_env(),
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
+    for command in (
+        ["export", "--to", str(export)],
+        ["generate_feedback", ASSIGNMENT, "--student", "exported1"],
+    ):
+        result = subprocess.run(
+            [str(BIN / "nbgrader"), *command],
+            cwd=course,
+            env=grader_env(),
+            capture_output=True,
+            text=True,
+        )
+        assert result.returncode == 0, result.stderr[-3000:]
     with open(export, newline="") as fh:
         exported = {
             r["student_id"]: float(r["score"])
@@ -141,3 +155,7 @@ def test_nbgrader_export_sees_the_scores(course: Path, tmp_path: Path):
             if r["student_id"] in expected
         }
     assert exported == expected
+    page = course / "feedback" / "exported1" / ASSIGNMENT / f"{ASSIGNMENT}.html"
+    text = visible_text(page.read_text("utf-8"))
+    assert "conv_transpose1d_padding" in text
+    assert not [line for line in hidden_test_lines(course) if line in text]
