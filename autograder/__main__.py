@@ -19,7 +19,11 @@ from autograder.sandbox import Limits, SandboxUnavailable, check_sandbox, discov
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m autograder",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     grade = commands.add_parser("grade", help="grade every submission of an assignment")
     grade.add_argument("assignment", help="assignment name, e.g. transposed_conv")

@@ -97,19 +97,13 @@ def main() -> None:
 
         nbgrader_seconds = run(["nbgrader", "autograde", ASSIGNMENT, "--create"], anchor)
         out = ours / "graded"
-        command = [
-            sys.executable,
-            "-m",
-            "autograder",
-            "grade",
-            ASSIGNMENT,
-            "submitted",
-            "--out",
-            str(out),
-            "--workers",
-            str(args.workers),
-        ]
-        autograder_seconds = run(command, ours)
+        grade = [sys.executable, "-m", "autograder", "grade", ASSIGNMENT]
+        workers = ["--workers", str(args.workers)]
+        autograder_seconds = run([*grade, "submitted", "--out", str(out), *workers], ours)
+        # The same command on an empty class: its fixed cost (imports, torch's expected
+        # outputs, the sandbox self-check), so the cost per submission can be read off.
+        (ours / "nobody").mkdir()
+        fixed_seconds = run([*grade, "nobody", "--out", str(ours / "graded-nobody")], ours)
 
         reference, mine = nbgrader_scores(anchor, bugs), autograder_scores(out)
     n = args.students
@@ -119,6 +113,8 @@ def main() -> None:
     print(
         f"{'python -m autograder grade':26}{autograder_seconds:9.1f}{autograder_seconds / n:14.2f}"
     )
+    marginal = (autograder_seconds - fixed_seconds) / n
+    print(f"  of which fixed start-up {fixed_seconds:.1f} s, then {marginal:.2f} s per submission")
     print(f"speed-up: {nbgrader_seconds / autograder_seconds:.1f}x (goal >= 1.8x)")
     disagree = []
     for student, bug in sorted(bugs.items()):
