@@ -16,6 +16,7 @@ from exercises_course import (
     RELEASE_DIR,
     hidden_test_lines,
     make_course,
+    source_notebooks,
 )
 
 pytestmark = pytest.mark.slow
@@ -40,6 +41,13 @@ def test_release_has_no_answers_and_no_hidden_tests():
             assert line not in text
         nb = nbformat.read(notebook, as_version=4)
         assert all(not cell.get("outputs") for cell in nb.cells if cell.cell_type == "code")
+
+
+def test_source_notebooks_are_committed_without_outputs():
+    for notebook in source_notebooks():
+        for cell in nbformat.read(notebook, as_version=4).cells:
+            if cell.cell_type == "code":
+                assert cell.outputs == [] and cell.execution_count is None, cell.id
 
 
 def test_source_notebooks_get_full_marks(graded_course):
