@@ -336,7 +336,10 @@ def checker(name: str, function: Callable, rtol: float = RTOL, atol: float = ATO
     def check(*args, **kwargs) -> None:
         args = tuple(_fresh(a) for a in args)
         kwargs = {k: _fresh(v) for k, v in kwargs.items()}
-        expected = reference(*args, **kwargs)
+        try:
+            expected = reference(*args, **kwargs)
+        except KeyboardInterrupt:  # a timeout landing here must not print the test cell either
+            raise CheckFailed(f"{describe_call(name, args, kwargs)}: interrupted") from None
         actual = _call_blocked(name, function, tuple(_fresh(a) for a in args), dict(kwargs))
         if _isinstance(expected, int):
             problem = _compare_int(actual, expected)

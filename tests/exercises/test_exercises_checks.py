@@ -75,6 +75,16 @@ def test_an_exception_shows_only_the_students_frames():
     assert "THIS LINE" not in shown and "testing.py" not in shown
 
 
+def test_an_interrupt_inside_an_answer_is_a_failed_check():
+    """nbgrader's cell timeout interrupts the kernel: it must not escape as a plain traceback."""
+
+    def conv_transpose1d(input, weight, **kwargs):
+        raise KeyboardInterrupt
+
+    with pytest.raises(CheckFailed, match="raised KeyboardInterrupt"):
+        checker("conv_transpose1d", conv_transpose1d)(LECTURE_INPUT, LECTURE_KERNEL)
+
+
 TORCH_ROUTES = {
     "F.conv_transpose1d": lambda x, w: F.conv_transpose1d(x, w),
     "saved reference": (lambda saved: lambda x, w: saved(x, w))(F.conv_transpose1d),
