@@ -8,6 +8,8 @@ cell's output, the judge's verdict. Scores themselves come from the gradebook.
 from __future__ import annotations
 
 import copy
+import functools
+from pathlib import Path
 
 import nbformat
 
@@ -17,6 +19,12 @@ from autograder.results import write_atomic
 
 def _grade_id(cell) -> str | None:
     return (cell.get("metadata", {}).get("nbgrader", {}) or {}).get("grade_id")
+
+
+@functools.cache
+def _source_cells(path: Path) -> dict:
+    """grade_id -> cell of a source notebook, parsed once per batch (cells are copied on use)."""
+    return {_grade_id(c): c for c in nbformat.read(path, as_version=4).cells}
 
 
 def _verdict_outputs(cell_result: dict) -> list:
@@ -34,7 +42,7 @@ def _verdict_outputs(cell_result: dict) -> list:
 
 def autograded_notebook(student_nb, source: SourceNotebook, notebook_result: dict):
     """Student cells kept; test cells replaced by the source's (or appended if deleted)."""
-    source_cells = {_grade_id(c): c for c in nbformat.read(source.path, as_version=4).cells}
+    source_cells = _source_cells(source.path)
     verdicts = {c["grade_id"]: c for c in notebook_result["cells"]}
     nb = copy.deepcopy(student_nb)
     placed, cells = set(), []

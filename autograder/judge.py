@@ -110,7 +110,7 @@ class Run:
 
 def _run_student_cells(box: Sandbox, run: Run) -> None:
     cells = [c for c in run.cells if c["index"] not in run.skip]
-    box.send({"op": "run_cells", "cells": cells})
+    box.send({"op": "run_cells", "cells": cells}, deadline=run.cell_deadline())
     for cell in cells:
         label = f"code cell {cell['index'] + 1}"
         try:
@@ -158,7 +158,7 @@ def _judge_cell(
             "args": protocol.pack_value(list(case.args), arrays),
             "kwargs": protocol.pack_value(dict(case.kwargs), arrays),
         }
-        box.send(request, arrays)
+        box.send(request, arrays, deadline=deadline)
         header, answer = box.receive(deadline)
         if header.get("event") != "result":
             return CellResult(grade_id, points, 0.0, "the grader received an unexpected message")

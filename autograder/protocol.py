@@ -20,7 +20,7 @@ ALLOWED_DTYPES = frozenset(
     np.dtype(code).str
     for code in ("f8", "f4", "f2", "i8", "i4", "i2", "i1", "u8", "u4", "u2", "u1", "?")
 )
-MAX_HEADER_BYTES = 1 << 20
+MAX_HEADER_BYTES = 32 << 20  # a request carries all code cells of a notebook (<= 20 MB)
 MAX_ARRAY_BYTES = 64 << 20
 
 

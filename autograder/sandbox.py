@@ -31,6 +31,7 @@ from autograder import protocol
 AGENT_DIR = "/sandbox/agent"
 SITE_DIR = "/sandbox/site"
 FIRST_SANDBOX_UID = 61000
+SEND_SECONDS = 30.0  # a request the runner has not taken after this long means it is stuck
 
 
 class SandboxUnavailable(RuntimeError):
@@ -267,12 +268,19 @@ class Sandbox:
             except OSError:
                 pass
 
-    def send(self, header: dict, arrays=()) -> None:
-        try:
-            self.process.stdin.write(protocol.encode(header, list(arrays)))
-            self.process.stdin.flush()
-        except (BrokenPipeError, OSError) as exc:
-            raise SandboxGone(self.exit_reason()) from exc
+    def send(self, header: dict, arrays=(), deadline: float | None = None) -> None:
+        """Write one request; a runner that stops reading cannot block the judge forever."""
+        data = memoryview(protocol.encode(header, list(arrays)))
+        end = deadline if deadline is not None else time.monotonic() + SEND_SECONDS
+        fd = self.process.stdin.fileno()
+        while data:
+            remaining = end - time.monotonic()
+            if remaining <= 0 or not select.select([], [fd], [], remaining)[1]:
+                raise SandboxTimeout
+            try:
+                data = data[os.write(fd, data[: 1 << 16]) :]
+            except OSError as exc:  # BrokenPipeError: the runner is gone
+                raise SandboxGone(self.exit_reason()) from exc
 
     def exit_reason(self) -> str:
         try:
