@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import zipfile
 from pathlib import Path
 
 from autograder.assignment import AssignmentError, load_assignment
@@ -48,6 +49,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return grade(argv)
+    except KeyboardInterrupt:  # before grading started: nothing to save
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def grade(argv: list[str] | None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     if args.workers < 1:
         print("error: --workers must be at least 1", file=sys.stderr)
@@ -64,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         results = grade_batch(
             assignment, args.submissions, args.out, args.workers, args.force, layout, limits
         )
-    except (FileNotFoundError, ValueError) as exc:
+    except (FileNotFoundError, ValueError, zipfile.BadZipFile) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     counts = {s: sum(r.status == s for r in results) for s in STATUSES}

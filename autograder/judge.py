@@ -108,11 +108,20 @@ class Run:
         return time.monotonic() >= self.deadline
 
 
+def _cell_label(cell: dict) -> str:
+    """'code cell 7 ("while True:")': a position plus the first line, so a student finds it."""
+    first = next((line.strip() for line in cell["source"].splitlines() if line.strip()), "")
+    first = first if len(first) <= 40 else first[:37] + "..."
+    return (
+        f"code cell {cell['index'] + 1} ({first!r})" if first else f"code cell {cell['index'] + 1}"
+    )
+
+
 def _run_student_cells(box: Sandbox, run: Run) -> None:
     cells = [c for c in run.cells if c["index"] not in run.skip]
     box.send({"op": "run_cells", "cells": cells}, deadline=run.cell_deadline())
     for cell in cells:
-        label = f"code cell {cell['index'] + 1}"
+        label = _cell_label(cell)
         try:
             box.receive(run.cell_deadline())  # cell_start
             done, _ = box.receive(run.cell_deadline())
@@ -128,7 +137,8 @@ def _run_student_cells(box: Sandbox, run: Run) -> None:
             raise Restart(
                 f"{label} ended the process ({gone.reason}) and was skipped", "crash", cell["index"]
             ) from None
-        if done.get("error"):
+        # Read-only instructor cells fail by design on `import torch`: not the student's error.
+        if done.get("error") and not cell.get("statementwise"):
             run.cell_errors[cell["index"]] = f"{label}: {str(done['error'])[:600]}"
         else:
             run.cell_errors.pop(cell["index"], None)

@@ -187,7 +187,7 @@ def bwrap_command(layout: Layout, slot: int, limits: Limits, response_fd: int) -
         f"--as={limits.memory_mb << 20}",
         f"--cpu={cpu}",
         f"--fsize={limits.file_mb << 20}",
-        f"--nproc={limits.processes}",
+        f"--nproc={_process_limit(limits, as_root)}",
         "--nofile=256",
         "--core=0",
     ]
@@ -212,6 +212,12 @@ def _wait_until_gone(uid: int, seconds: float = 5.0) -> None:
     end = time.monotonic() + seconds
     while _processes_of(uid) and time.monotonic() < end:
         time.sleep(0.02)
+
+
+def _process_limit(limits: Limits, as_root: bool) -> int:
+    """RLIMIT_NPROC counts every process of the uid. As root the sandbox gets its own uid;
+    otherwise it shares the grader's, so the grader's current processes are added on top."""
+    return limits.processes if as_root else limits.processes + len(_processes_of(os.getuid()))
 
 
 def describe_exit(code: int | None) -> str:

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import csv
 import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import nbformat
@@ -19,9 +22,11 @@ from grading_helpers import (
     grader_env,
     hidden_test_lines,
     read_grades,
+    read_result,
     source_notebook,
     visible_text,
 )
+from nbgrader.api import Gradebook
 
 from autograder.mutants import EXPECTED_SCORES, make_submission
 
@@ -159,3 +164,60 @@ def test_nbgrader_export_and_feedback_see_the_results(course: Path, tmp_path: Pa
     text = visible_text(page.read_text("utf-8"))
     assert "conv_transpose1d_padding" in text
     assert not [line for line in hidden_test_lines(course) if line in text]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _get(url: str, seconds: float = 90) -> str:
+    """GET a page of a server that may still be starting."""
+    end = time.monotonic() + seconds
+    while True:
+        try:
+            return urllib.request.urlopen(url, timeout=30).read().decode()
+        except urllib.error.HTTPError:
+            raise  # the server answered: a 404 is a real failure, not a slow start
+        except (urllib.error.URLError, ConnectionError):
+            if time.monotonic() > end:
+                raise
+            time.sleep(0.5)
+
+
+def test_formgrader_shows_the_verdicts(course: Path, tmp_path: Path):
+    """Formgrader's manual-review page opens our autograded notebook with the judge's verdict."""
+    folder, out = tmp_path / "submitted", tmp_path / "out"
+    (folder / "reviewed").mkdir(parents=True)
+    nb = make_submission(source_notebook(course), "stride_ignored")
+    nbformat.write(nb, folder / "reviewed" / f"{ASSIGNMENT}.ipynb")
+    assert grade(course, folder, out).returncode == 0
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        notebook = gb.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, "reviewed")
+        notebook_id, score = notebook.id, notebook.score
+    assert score == EXPECTED_SCORES["stride_ignored"]
+    port = _free_port()
+    server = subprocess.Popen(
+        [
+            str(BIN / "jupyter-server"),
+            "--no-browser",
+            f"--port={port}",
+            "--allow-root",
+            "--ServerApp.token=review",
+            f"--ServerApp.root_dir={course}",
+        ],
+        cwd=course,
+        env=grader_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        page = _get(f"http://127.0.0.1:{port}/formgrader/submissions/{notebook_id}/?token=review")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    text = " ".join(visible_text(page).split())
+    failed = read_result(out, "reviewed")["notebooks"][0]["cells"]
+    message = next(c["message"] for c in failed if c["grade_id"] == "conv_transpose1d_stride2")
+    assert message in text
