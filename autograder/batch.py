@@ -29,6 +29,7 @@ from autograder.submissions import (
     find_notebook,
     list_students,
     read_notebook,
+    read_timestamp,
     unpack_zip,
 )
 
@@ -74,6 +75,7 @@ def grade_student(
         assignment.max_score,
         [nb.to_json() for nb in notebooks],
     )
+    result.timestamp = read_timestamp(student.folder, assignment.name)
     write_autograded(assignment, student.student_id, parsed, result)
     return result
 

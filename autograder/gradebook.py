@@ -6,6 +6,7 @@ from __future__ import annotations
 import warnings
 
 from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.utils import parse_utc
 from sqlalchemy.exc import SAWarning
 
 from autograder.assignment import Assignment
@@ -35,7 +36,12 @@ def record(gb: Gradebook, result: StudentResult) -> None:
         # nbgrader's add_submission trips SQLAlchemy 2's cascade warning; the rows are fine
         # (nbgrader export reads them back), so keep the progress bar readable.
         warnings.simplefilter("ignore", SAWarning)
-        gb.update_or_create_submission(result.assignment, result.student_id)
+        submission = gb.update_or_create_submission(result.assignment, result.student_id)
+    if result.timestamp:  # nbgrader export's late penalty needs it
+        try:
+            submission.timestamp = parse_utc(result.timestamp)
+        except (ValueError, OverflowError):
+            pass  # an unreadable timestamp.txt: leave the submission untimed
     for notebook in result.notebooks:
         for cell in notebook["cells"]:
             try:

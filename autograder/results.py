@@ -45,13 +45,14 @@ class StudentResult:
     message: str
     notebooks: list[dict] = field(default_factory=list)  # NotebookResult.to_json() each
     fingerprint: str = ""  # of the tests that produced it: a result from other tests is redone
+    timestamp: str | None = None  # when the student submitted (nbgrader's timestamp.txt)
 
     def to_json(self) -> dict:
         return dict(self.__dict__)
 
     @classmethod
     def from_json(cls, data: dict) -> StudentResult:
-        return cls(**{k: data[k] for k in cls.__dataclass_fields__})
+        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
 
     def csv_row(self) -> dict:
         return {

@@ -125,6 +125,15 @@ def find_notebook(folder: Path, assignment: str, notebook: str) -> Path | None:
     return None
 
 
+def read_timestamp(folder: Path, assignment: str) -> str | None:
+    """The submission time ``nbgrader collect`` records (timestamp.txt), if there is one."""
+    for candidate in (folder / assignment / "timestamp.txt", folder / "timestamp.txt"):
+        if candidate.is_file() and not candidate.is_symlink() and candidate.stat().st_size < 200:
+            text = candidate.read_text("utf-8", errors="replace").strip()
+            return text or None
+    return None
+
+
 class InvalidNotebook(Exception):
     """The file is not a notebook we can grade; the message says why, for the student."""
 

@@ -139,7 +139,12 @@ def test_nbgrader_export_and_feedback_see_the_results(course: Path, tmp_path: Pa
         nb = make_submission(source_notebook(course), bug)
         nbformat.write(nb, folder / student / f"{ASSIGNMENT}.ipynb")
         expected[student] = EXPECTED_SCORES[bug]
+    # as `nbgrader collect` records it; export's late penalty depends on it
+    (folder / "exported0" / "timestamp.txt").write_text("2026-11-20 10:00:00.000000 UTC")
     assert grade(course, folder, out).returncode == 0
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        stamp = gb.find_submission(ASSIGNMENT, "exported0").timestamp
+        assert (stamp.year, stamp.month, stamp.day, stamp.hour) == (2026, 11, 20, 10)
     export = tmp_path / "export.csv"
     for command in (
         ["export", "--to", str(export)],
