@@ -41,7 +41,8 @@ def _verdict_outputs(cell_result: dict) -> list:
 
 
 def autograded_notebook(student_nb, source: SourceNotebook, notebook_result: dict):
-    """Student cells kept; test cells replaced by the source's (or appended if deleted)."""
+    """Student cells kept (outputs cleared); test cells replaced by the source's (or appended
+    if deleted), with the verdict as their only output."""
     source_cells = _source_cells(source.path)
     verdicts = {c["grade_id"]: c for c in notebook_result["cells"]}
     nb = copy.deepcopy(student_nb)
@@ -56,9 +57,13 @@ def autograded_notebook(student_nb, source: SourceNotebook, notebook_result: dic
         cells.append(cell)
     cells += [copy.deepcopy(source_cells[g]) for g in source.tests if g not in placed]
     for cell in cells:
-        if _grade_id(cell) in verdicts and cell.cell_type == "code":
-            cell.outputs = _verdict_outputs(verdicts[_grade_id(cell)])
-            cell.execution_count = None
+        if cell.cell_type != "code":
+            continue
+        # The student's own outputs are not re-created here (nothing runs outside the
+        # sandbox), and kept ones could carry script into the instructor's browser: drop them.
+        verdict = verdicts.get(_grade_id(cell))
+        cell.outputs = _verdict_outputs(verdict) if verdict else []
+        cell.execution_count = None
     nb.cells = cells
     return nb
 

@@ -196,6 +196,9 @@ def test_formgrader_shows_the_verdicts(course: Path, tmp_path: Path):
     folder, out = tmp_path / "submitted", tmp_path / "out"
     (folder / "reviewed").mkdir(parents=True)
     nb = make_submission(source_notebook(course), "stride_ignored")
+    script = "<script>alert('from a student')</script>"  # an output nobody re-created
+    code = next(c for c in nb.cells if c.cell_type == "code")
+    code.outputs = [nbformat.v4.new_output("display_data", data={"text/html": script})]
     nbformat.write(nb, folder / "reviewed" / f"{ASSIGNMENT}.ipynb")
     assert grade(course, folder, out).returncode == 0
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
@@ -226,3 +229,4 @@ def test_formgrader_shows_the_verdicts(course: Path, tmp_path: Path):
     failed = read_result(out, "reviewed")["notebooks"][0]["cells"]
     message = next(c["message"] for c in failed if c["grade_id"] == "conv_transpose1d_stride2")
     assert message in text
+    assert "from a student" not in page
