@@ -263,6 +263,13 @@ def build_kinds(course: Path, submissions: Path, listener_port: int) -> list[Kin
             "../x", "error", 0, "unsafe student id", zip_members={f"../x/{NOTEBOOK}.ipynb": b"{}"}
         ),
         Kind(
+            "/abs",
+            "error",
+            0,
+            "an absolute path",
+            zip_members={f"/abs/{NOTEBOOK}.ipynb": b"{}"},
+        ),
+        Kind(
             ".hidden",
             "error",
             0,

@@ -92,12 +92,13 @@ def _explanation(out: Path, row: dict) -> str:
     return row["message"] + json.dumps(json.loads(path.read_text("utf-8"))["notebooks"])
 
 
-@pytest.mark.parametrize("index", range(33))
-def test_each_kind_gets_its_status_and_score(graded_corpus, index):
-    kinds = graded_corpus["kinds"]
-    if index >= len(kinds):
-        pytest.skip("corpus has fewer kinds")
-    kind = kinds[index]
+# The kinds' names, for test ids (building kinds only makes closures; nothing runs yet).
+KIND_IDS = [kind.student_id for kind in build_kinds(Path("/course"), Path("/submitted"), 0)]
+
+
+@pytest.mark.parametrize("student_id", KIND_IDS)
+def test_each_kind_gets_its_status_and_score(graded_corpus, student_id):
+    kind = next(k for k in graded_corpus["kinds"] if k.student_id == student_id)
     row = read_grades(graded_corpus["out"])[kind.student_id]
     assert (row["status"], float(row["score"])) == (kind.status, kind.score), (kind.student_id, row)
     assert float(row["max_score"]) == 19.0
