@@ -37,5 +37,6 @@ def built_site() -> Path:
     if root != REPO:
         cmd += ["--path-output", str(root)]
     result = subprocess.run(cmd, cwd=REPO, env=tool_env(), capture_output=True, text=True)
-    assert result.returncode == 0, f"book build failed:\n{result.stdout[-6000:]}\n{result.stderr[-6000:]}"
+    log = f"{result.stdout[-6000:]}\n{result.stderr[-6000:]}"
+    assert result.returncode == 0, f"book build failed:\n{log}"
     return root / "_build" / "html"
