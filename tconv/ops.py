@@ -29,6 +29,10 @@ __all__ = [
     "overlap_count",
     "conv_transpose2d_scatter",
     "as_text",
+    "toeplitz_mismatch",
+    "conv_input_lengths",
+    "fractionally_strided_input",
+    "translated_kernels2d",
 ]
 
 
@@ -232,3 +236,104 @@ def as_text(values) -> str:
     """Numbers as the chapters print them in prose: ``9 0 1 3 -5 -3 6`` (integers stay integers)."""
     flat = np.round(np.asarray(values, dtype=float).ravel(), 6)
     return " ".join(str(int(v)) if v == int(v) else f"{v:g}" for v in flat)
+
+
+def toeplitz_mismatch(M: np.ndarray) -> np.ndarray:
+    """Boolean mask of the entries that break Toeplitz structure.
+
+    Entry ``(i, j)`` with ``i, j >= 1`` is marked when it differs from ``M[i-1, j-1]``, the
+    entry a shifted copy of the row above would put there. All False exactly when
+    ``is_toeplitz(M)``; drawing the mask shows *where* a matrix stops being a convolution.
+    """
+    M = np.asarray(M)
+    mask = np.zeros(M.shape, dtype=bool)
+    mask[1:, 1:] = M[1:, 1:] != M[:-1, :-1]
+    return mask
+
+
+def conv_input_lengths(
+    n_out: int, k: int, stride: int = 1, padding: int = 0, dilation: int = 1
+) -> range:
+    """Every input length ``n >= 1`` that ``F.conv1d`` maps to an output of length ``n_out``.
+
+    The floor in the output-size formula hides up to ``stride - 1`` inputs' worth of length,
+    so there are up to ``stride`` of them; ``output_padding = n - smallest`` picks ``n`` back.
+    """
+    smallest = (n_out - 1) * stride + dilation * (k - 1) + 1 - 2 * padding
+    return range(max(smallest, 1), smallest + stride)
+
+
+def fractionally_strided_input(
+    a, k: int, stride: int = 1, padding: int = 0, output_padding: int = 0, dilation: int = 1
+) -> np.ndarray:
+    """The signal a stride-1 convolution with the flipped kernel reads to give conv_transpose1d.
+
+    ``stride - 1`` zeros between the inputs, then ``d(k-1) - p`` zeros on each side (plus
+    ``output_padding`` on the right); a negative amount crops instead of padding.
+    """
+    spread = insert_zeros(a, stride)
+    left = dilation * (k - 1) - padding
+    right = left + output_padding
+    padded = np.pad(spread, (max(left, 0), max(right, 0)))
+    return padded[max(-left, 0) : padded.size - max(-right, 0)]
+
+
+def translated_kernels2d(a, kernel, stride: int = 1) -> np.ndarray:
+    """``out[i, j]`` is ``a[i, j] * kernel`` stamped at ``(i*s, j*s)`` on the uncropped canvas.
+
+    The canvas is ``((h-1)s + kh) x ((w-1)s + kw)``: the transposed convolution before
+    padding crops it. Summing over ``i, j`` gives that uncropped output.
+    """
+    a = np.asarray(a, dtype=float)
+    kernel = np.asarray(kernel, dtype=float)
+    (h, w), (kh, kw) = a.shape, kernel.shape
+    out = np.zeros((h, w, (h - 1) * stride + kh, (w - 1) * stride + kw))
+    for i in range(h):
+        for j in range(w):
+            out[i, j, i * stride : i * stride + kh, j * stride : j * stride + kw] = a[i, j] * kernel
+    return out
+
+
+# --- Upsampling (chapter 5): overlap maps and resize-convolution ----------------------------
+
+
+def overlap_count2d(
+    h: int, w: int, k: int, stride: int = 1, padding: int = 0, output_padding: int = 0
+) -> np.ndarray:
+    """How many (input pixel, tap) pairs write to each output pixel of a 2D transposed conv.
+
+    The transposed convolution of an all-ones ``h × w`` image with an all-ones ``k × k``
+    kernel; where the counts are uneven, a 2D checkerboard appears.
+    """
+    counts, _ = conv_transpose2d_scatter(np.ones((h, w)), np.ones((k, k)), stride, padding,
+                                         output_padding)
+    return counts
+
+
+def upsample_nearest(a, scale: int) -> np.ndarray:
+    """Every sample repeated ``scale`` times along every axis (nearest-neighbour upsampling)."""
+    a = np.asarray(a, dtype=float)
+    for axis in range(a.ndim):
+        a = np.repeat(a, scale, axis=axis)
+    return a
+
+
+def conv2d(x, kernel, padding: int = 0) -> np.ndarray:
+    """``F.conv2d`` for one channel at stride 1: a sum of tap-weighted, shifted windows."""
+    x = np.pad(np.asarray(x, dtype=float), padding)
+    kernel = np.asarray(kernel, dtype=float)
+    out_h, out_w = x.shape[0] - kernel.shape[0] + 1, x.shape[1] - kernel.shape[1] + 1
+    out = np.zeros((max(out_h, 0), max(out_w, 0)))
+    if out.size:
+        for (i, j), tap in np.ndenumerate(kernel):
+            out += tap * x[i : i + out_h, j : j + out_w]
+    return out
+
+
+def resize_conv2d(a, kernel, scale: int, padding: int = 0) -> np.ndarray:
+    """Resize-convolution: nearest-neighbour upsampling by ``scale``, then a stride-1 conv.
+
+    Every output reads ``k × k`` upsampled pixels and each of them comes from exactly one
+    input pixel, so away from the borders all outputs get the same number of contributions.
+    """
+    return conv2d(upsample_nearest(a, scale), kernel, padding)
