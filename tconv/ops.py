@@ -33,6 +33,10 @@ __all__ = [
     "conv_input_lengths",
     "fractionally_strided_input",
     "translated_kernels2d",
+    "overlap_count2d",
+    "upsample_nearest",
+    "conv2d",
+    "resize_conv2d",
 ]
 
 
