@@ -37,6 +37,8 @@ __all__ = [
     "upsample_nearest",
     "conv2d",
     "resize_conv2d",
+    "flipped_padding",
+    "flipped_conv_matrix",
 ]
 
 
@@ -341,3 +343,23 @@ def resize_conv2d(a, kernel, scale: int, padding: int = 0) -> np.ndarray:
     input pixel, so away from the borders all outputs get the same number of contributions.
     """
     return conv2d(upsample_nearest(a, scale), kernel, padding)
+
+
+def flipped_padding(k: int, padding: int = 0, dilation: int = 1) -> int:
+    """The padding of the stride-1 convolution that equals a stride-1 transposed one: d(k-1)-p.
+
+    Negative when ``p > d(k-1)``: the equivalent convolution then crops instead of padding.
+    """
+    return dilation * (k - 1) - padding
+
+
+def flipped_conv_matrix(kernel, n: int, padding: int = 0, dilation: int = 1) -> np.ndarray:
+    """Matrix of the stride-1 convolution with the kernel flipped and padding ``d(k-1) - p``.
+
+    At stride 1 it equals ``conv_matrix(kernel, m, 1, padding, dilation).T`` where ``m`` is the
+    transposed convolution's output length: the transposed convolution is this convolution.
+    ``conv_matrix`` already reads a negative padding as cropping, so no special case is needed.
+    """
+    kernel = np.asarray(kernel, dtype=float)
+    return conv_matrix(kernel[::-1], n, 1, flipped_padding(kernel.size, padding, dilation),
+                       dilation)
