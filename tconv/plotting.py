@@ -23,15 +23,23 @@ def _label(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:.2f}"
 
 
-def _annotated(ax, M: np.ndarray, title: str, mask=None, vmax: float | None = None) -> None:
-    """One matrix as a heatmap with every value written in its cell."""
+def _ink(value: float, vmax: float) -> str:
+    """White text on the dark ends of the colour map, black elsewhere."""
+    return "white" if abs(value) > 0.6 * vmax else "black"
+
+
+def _annotated(ax, M: np.ndarray, title: str, mask=None, rows: int | None = None) -> None:
+    """One matrix as a heatmap with every value written in its cell.
+
+    ``rows`` fixes the vertical extent so that panels of different heights share a cell size.
+    """
     M = np.atleast_2d(np.asarray(M, dtype=float))
-    vmax = vmax or max(float(np.max(np.abs(M))) if M.size else 1.0, 1e-9)
+    vmax = max(float(np.max(np.abs(M))) if M.size else 1.0, 1e-9)
     ax.imshow(M, cmap="RdBu_r", vmin=-vmax, vmax=vmax, aspect="equal")
     size = 10 if max(M.shape) <= 8 else 8 if max(M.shape) <= 14 else 6
     for (i, j), v in np.ndenumerate(M):
         if v != 0 or mask is None:
-            ax.text(j, i, _label(v), ha="center", va="center", fontsize=size)
+            ax.text(j, i, _label(v), ha="center", va="center", fontsize=size, color=_ink(v, vmax))
     if mask is not None:
         for i, j in zip(*np.nonzero(np.atleast_2d(mask)), strict=True):
             ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, lw=1.5, ec=HIGHLIGHT))
@@ -43,6 +51,9 @@ def _annotated(ax, M: np.ndarray, title: str, mask=None, vmax: float | None = No
     ax.set_yticks(np.arange(-0.5, M.shape[0]), minor=True)
     ax.grid(which="minor", color="#bbbbbb", lw=0.5)
     ax.tick_params(which="minor", length=0)
+    ax.set_ylim((rows or M.shape[0]) - 0.5, -0.5)
+    for side in ax.spines.values():
+        side.set_visible(False)
 
 
 def matrices(panels: Sequence[tuple], height: float = 3.2) -> Figure:
@@ -61,7 +72,7 @@ def matrices(panels: Sequence[tuple], height: float = 3.2) -> Figure:
     )
     for ax, panel in zip(axes[0], panels, strict=True):
         title, M, mask = (*panel, None)[:3]
-        _annotated(ax, M, title, mask)
+        _annotated(ax, M, title, mask, rows)
     return fig
 
 
@@ -84,7 +95,7 @@ def vectors(rows: dict[str, Sequence[float]], start: dict[str, int] | None = Non
     ax.imshow(np.ma.masked_invalid(grid), cmap="RdBu_r", vmin=-vmax, vmax=vmax, aspect="equal")
     for (i, j), v in np.ndenumerate(grid):
         if np.isfinite(v):
-            ax.text(j, i, _label(v), ha="center", va="center", fontsize=10)
+            ax.text(j, i, _label(v), ha="center", va="center", fontsize=10, color=_ink(v, vmax))
             ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, lw=0.5, ec="#888888"))
     ax.set_yticks(range(len(rows)), list(rows))
     ax.set_xticks(range(width))
