@@ -37,8 +37,9 @@ def _annotated(ax, M: np.ndarray, title: str, mask=None, rows: int | None = None
     vmax = max(float(np.max(np.abs(M))) if M.size else 1.0, 1e-9)
     ax.imshow(M, cmap="RdBu_r", vmin=-vmax, vmax=vmax, aspect="equal")
     size = 10 if max(M.shape) <= 8 else 8 if max(M.shape) <= 14 else 6
+    shown = np.ones(M.shape, bool) if mask is None else (M != 0) | np.asarray(mask, bool)
     for (i, j), v in np.ndenumerate(M):
-        if v != 0 or mask is None:
+        if shown[i, j]:  # blank the zeros off the band so the band stands out
             ax.text(j, i, _label(v), ha="center", va="center", fontsize=size, color=_ink(v, vmax))
     if mask is not None:
         for i, j in zip(*np.nonzero(np.atleast_2d(mask)), strict=True):
