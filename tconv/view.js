@@ -63,28 +63,61 @@ function drawVector(block) {
   return table;
 }
 
-// Colour for a heat-map cell: white at 0, blue for positive, red for negative values.
-function heat(value, scale) {
+// Heat-map shade: blue for positive, red for negative values, stronger with |value|.
+function heatColour(value, scale) {
   const t = scale ? Math.min(1, Math.abs(value) / scale) : 0;
   const [r, g, b] = value >= 0 ? [31, 119, 180] : [214, 39, 40];
   return `rgba(${r}, ${g}, ${b}, ${(0.85 * t).toFixed(3)})`;
 }
 
-function drawHeatmap(block) {
-  const table = el("table", "tconv-matrix tconv-heatmap");
-  const scale = Math.max(0, ...block.values.flat().map(Math.abs));
-  block.values.forEach((row, i) => {
-    const tr = el("tr");
-    row.forEach((v, j) => {
-      const td = el("td", "", block.show_values ? format(v) : "");
-      td.style.backgroundColor = heat(v, scale);
-      td.title = `[${i}, ${j}] = ${format(v)}`;
-      if (block.highlight && block.highlight[i][j]) td.classList.add("tconv-hl-outline");
-      tr.appendChild(td);
-    });
-    table.appendChild(tr);
+// A 2D array as shaded cells, painted on one canvas: heat maps have hundreds of cells, and as
+// DOM nodes their layout alone would take most of a frame. The numbers stay in the page as
+// data-values (and in the cells' tooltip), highlighted cells get an orange frame.
+function drawHeatmap(block, colour) {
+  const rows = block.values;
+  const columns = (rows[0] || []).length;
+  const labels = rows.map((row) => row.map(format));
+  const widest = Math.max(1, ...labels.flat().map((t) => t.length));
+  const cw = block.show_values ? Math.max(22, 7 * widest + 9) : 18;
+  const ch = block.show_values ? 20 : 18;
+  const canvas = el("canvas", "tconv-heatmap");
+  const ratio = window.devicePixelRatio || 1;
+  canvas.width = Math.ceil(columns * cw * ratio) + 1;
+  canvas.height = Math.ceil(rows.length * ch * ratio) + 1;
+  canvas.style.width = `${columns * cw}px`;
+  canvas.style.height = `${rows.length * ch}px`;
+  canvas.dataset.values = JSON.stringify(rows);
+  if (block.highlight) canvas.dataset.highlight = JSON.stringify(block.highlight);
+  canvas.setAttribute("role", "img");
+  canvas.setAttribute("aria-label", `${rows.length} by ${columns} heat map: ` +
+    labels.map((row) => row.join(" ")).join("; "));
+  const ctx = canvas.getContext("2d");
+  ctx.scale(ratio, ratio);
+  const scale = Math.max(0, ...rows.flat().map(Math.abs));
+  ctx.font = "11px monospace";
+  ctx.textAlign = "center";
+  ctx.textBaseline = "middle";
+  rows.forEach((row, i) => row.forEach((v, j) => {
+    ctx.fillStyle = heatColour(v, scale);
+    ctx.fillRect(j * cw, i * ch, cw, ch);
+    ctx.strokeStyle = "rgba(128, 128, 128, 0.45)";
+    ctx.lineWidth = 0.5;
+    ctx.strokeRect(j * cw + 0.25, i * ch + 0.25, cw, ch);
+    if (block.highlight && block.highlight[i][j]) {
+      ctx.strokeStyle = "#ffb000";
+      ctx.lineWidth = 2;
+      ctx.strokeRect(j * cw + 1.5, i * ch + 1.5, cw - 3, ch - 3);
+    }
+    if (block.show_values) {
+      ctx.fillStyle = colour;
+      ctx.fillText(labels[i][j], j * cw + cw / 2, i * ch + ch / 2 + 0.5);
+    }
+  }));
+  canvas.addEventListener("mousemove", (event) => {
+    const j = Math.floor(event.offsetX / cw), i = Math.floor(event.offsetY / ch);
+    canvas.title = i < rows.length && j < columns ? `[${i}, ${j}] = ${labels[i][j]}` : "";
   });
-  return table;
+  return canvas;
 }
 
 // Line or stem plot with a zero axis, y range ticks, integer x ticks and a legend.
@@ -153,11 +186,11 @@ const DRAW = {
   text: (block) => el("div", "tconv-text", block.text),
 };
 
-function drawBlock(block) {
+function drawBlock(block, colour) {
   const box = el("figure", `tconv-block tconv-${block.kind}-block`);
   if (block.title) box.appendChild(el("figcaption", "tconv-title", block.title));
   const draw = DRAW[block.kind] || ((b) => el("div", "tconv-text", `unknown block kind ${b.kind}`));
-  box.appendChild(draw(block));
+  box.appendChild(draw(block, colour));
   return box;
 }
 
@@ -174,27 +207,28 @@ function render({ model, el: root }) {
   status.setAttribute("aria-live", "polite");
   const body = el("div", "tconv-body");
   root.replaceChildren(status, body);
-  // Rendered entries are kept, so moving back to a setting only re-attaches its nodes.
-  let cache = new Map();
+  // Rendered settings are kept, so going back to one only re-attaches its nodes.
+  let drawn = new Map();
+  const draw = (key) => {
+    const table = model.get("table");
+    const indices = (table.entries || {})[key];
+    const blocks = indices
+      ? indices.map((i) => table.blocks[i])
+      : [{ kind: "text", text: `no precomputed result for (${key})` }];
+    const captions = blocks.filter((b) => b.kind === "text").map((b) => b.text);
+    const colour = getComputedStyle(root).color;  // canvas text follows the page's text colour
+    return { nodes: blocks.map((b) => drawBlock(b, colour)), summary: captions.join(" ") };
+  };
   const redraw = () => {
     const key = currentKey(model);
-    let drawn = cache.get(key);
-    if (!drawn) {
-      const table = model.get("table");
-      const indices = (table.entries || {})[key];
-      const blocks = indices
-        ? indices.map((i) => table.blocks[i])
-        : [{ kind: "text", text: `no precomputed result for (${key})` }];
-      const captions = blocks.filter((b) => b.kind === "text").map((b) => b.text);
-      drawn = { nodes: blocks.map(drawBlock), summary: captions.join(" ") };
-      cache.set(key, drawn);
-    }
-    status.textContent = drawn.summary;
-    body.replaceChildren(...drawn.nodes);
+    if (!drawn.has(key)) drawn.set(key, draw(key));
+    const { nodes, summary } = drawn.get(key);
+    body.replaceChildren(...nodes);
+    status.textContent = summary;
   };
   for (let i = 0; i < 8; i++) model.on("change:v" + i, redraw);
   model.on("change:table", () => {
-    cache = new Map();
+    drawn = new Map();
     redraw();
   });
   redraw();

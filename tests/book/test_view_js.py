@@ -46,12 +46,34 @@ async ({table, values}) => {
 }
 """
 
-# The numbers (and highlight flags) of every table in the view, block by block.
+# The numbers (and highlight flags) of every table or heat map in the view, block by block,
+# as rows of [text, highlighted]. Heat maps are canvases that carry their numbers as data.
 READ_TABLES_JS = """
-() => Array.from(document.querySelectorAll('#root table')).map((table) =>
-  Array.from(table.querySelectorAll('tr')).map((tr) => Array.from(tr.querySelectorAll('td'))
-    .map((td) => [td.textContent.replace('\\u2212', '-'), td.classList.contains('tconv-hl')]))
-    .filter((row) => row.length))
+() => Array.from(document.querySelectorAll('#root table, #root canvas.tconv-heatmap'),
+  (block) => {
+    if (block.tagName === 'CANVAS') {
+      const values = JSON.parse(block.dataset.values);
+      const hl = block.dataset.highlight ? JSON.parse(block.dataset.highlight) : null;
+      return values.map((row, i) => row.map((v, j) => [String(v), Boolean(hl && hl[i][j])]));
+    }
+    return Array.from(block.querySelectorAll('tr'))
+      .map((tr) => Array.from(tr.querySelectorAll('td'),
+        (td) => [td.textContent.replace('\\u2212', '-'), td.classList.contains('tconv-hl')]))
+      .filter((row) => row.length);
+  })
+"""
+
+# The colour painted in cell (i, j) of the first heat map, away from its text and frame.
+CELL_COLOUR_JS = """
+([i, j]) => {
+  const canvas = document.querySelector('#root canvas.tconv-heatmap');
+  const columns = JSON.parse(canvas.dataset.values)[0].length;
+  const rows = JSON.parse(canvas.dataset.values).length;
+  const cw = canvas.width / columns, ch = canvas.height / rows;
+  const pixel = canvas.getContext('2d').getImageData(
+    Math.floor(j * cw + cw * 0.2), Math.floor(i * ch + ch * 0.2), 1, 1).data;
+  return Array.from(pixel);
+}
 """
 
 
@@ -127,7 +149,8 @@ def test_plots_and_heatmaps_draw_one_mark_per_value(view_page):
     series = {"x": [0, 1, -2, 3], "y": [1.5, 0.5, 0]}
     grid = np.arange(12).reshape(3, 4) - 5
     table = precompute(lambda n: [plot("p", series), plot("s", series, style="stem"),
-                                  heatmap("h", grid)], [Slider("n", "n", 0, 0, 0)])
+                                  heatmap("h", grid, highlight=grid > 0)],
+                       [Slider("n", "n", 0, 0, 0)])
     render(page, table, [0])
     counts = page.evaluate("""() => Array.from(document.querySelectorAll('#root svg')).map(
         (svg) => ['circle', 'polyline'].map((tag) => svg.querySelectorAll(tag).length))""")
@@ -137,4 +160,9 @@ def test_plots_and_heatmaps_draw_one_mark_per_value(view_page):
     assert legend == ["x", "y", "x", "y"]
     [shown] = page.evaluate(READ_TABLES_JS)
     np.testing.assert_array_equal(numbers(shown), grid)
+    np.testing.assert_array_equal(flags(shown), grid > 0)
+    red, _, blue, _ = page.evaluate(CELL_COLOUR_JS, [2, 3])  # the largest value, 6: blue
+    assert blue > red
+    red, _, blue, _ = page.evaluate(CELL_COLOUR_JS, [0, 0])  # the most negative, -5: red
+    assert red > blue
     assert not errors
