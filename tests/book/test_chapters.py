@@ -55,6 +55,10 @@ def test_index_links_every_chapter(built_site):
     for name in CHAPTERS.values():
         assert (built_site / "book" / f"{name}.html").is_file(), f"{name} was not built"
         assert f'href="{name}.html"' in index, f"the intro page does not link {name}"
+    exercise_links = re.findall(r'href="(\.\./exercises/[^"#]+\.html)"', index)
+    assert exercise_links, "the intro page does not link the exercises"
+    for link in exercise_links:
+        assert (built_site / "book" / link).resolve().is_file(), f"broken exercise link {link}"
 
 
 @pytest.mark.parametrize("number", list(CHAPTERS))
