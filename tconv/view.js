@@ -97,6 +97,10 @@ function drawHeatmap(block, colour) {
   ctx.font = "11px monospace";
   ctx.textAlign = "center";
   ctx.textBaseline = "middle";
+  if (!colour) {
+    ctx.fillStyle = "#fff";
+    ctx.fillRect(0, 0, columns * cw, rows.length * ch);
+  }
   rows.forEach((row, i) => row.forEach((v, j) => {
     ctx.fillStyle = heatColour(v, scale);
     ctx.fillRect(j * cw, i * ch, cw, ch);
@@ -109,7 +113,7 @@ function drawHeatmap(block, colour) {
       ctx.strokeRect(j * cw + 1.5, i * ch + 1.5, cw - 3, ch - 3);
     }
     if (block.show_values) {
-      ctx.fillStyle = colour;
+      ctx.fillStyle = colour || "#222";
       ctx.fillText(labels[i][j], j * cw + cw / 2, i * ch + ch / 2 + 0.5);
     }
   }));
@@ -216,7 +220,9 @@ function render({ model, el: root }) {
       ? indices.map((i) => table.blocks[i])
       : [{ kind: "text", text: `no precomputed result for (${key})` }];
     const captions = blocks.filter((b) => b.kind === "text").map((b) => b.text);
-    const colour = getComputedStyle(root).color;  // canvas text follows the page's text colour
+    // Canvas text follows the page's text colour; a view not yet in the page (JupyterLab may
+    // render before attaching) has none, and its heat maps get a white ground and dark text.
+    const colour = (root.isConnected && getComputedStyle(root).color) || null;
     return { nodes: blocks.map((b) => drawBlock(b, colour)), summary: captions.join(" ") };
   };
   const redraw = () => {
