@@ -3,19 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
-import torch
 import torch.nn.functional as F
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+from torch_reference import ATOL, t
 
 from tconv import ops
-
-ATOL = 1e-10
-
-
-def t(values) -> torch.Tensor:
-    """A (1, 1, L) float64 tensor, the shape torch's conv functions want."""
-    return torch.tensor(np.asarray(values, dtype=float), dtype=torch.float64)[None, None]
 
 
 @st.composite

@@ -14,23 +14,9 @@ import torch
 import torch.nn.functional as F
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+from torch_reference import close, t
 
 from tconv import ops
-
-ATOL = 1e-10
-
-
-def t(values) -> torch.Tensor:
-    """A (1, 1, L) or (1, 1, H, W) float64 tensor, the shape torch's conv functions want."""
-    return torch.tensor(np.asarray(values, dtype=float), dtype=torch.float64)[None, None]
-
-
-def close(actual, expected, what: str) -> None:
-    actual = np.asarray(actual, dtype=float)
-    expected = np.asarray(expected, dtype=float)
-    assert actual.shape == expected.shape, f"{what}: shape {actual.shape} != {expected.shape}"
-    diff = float(np.max(np.abs(actual - expected))) if actual.size else 0.0
-    assert diff <= ATOL, f"{what}: max |difference| = {diff:.3g} > {ATOL}"
 
 
 def autograd_input_grad(x, kernel, grad_y, stride=1, padding=0, dilation=1) -> np.ndarray:

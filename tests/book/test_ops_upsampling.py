@@ -7,27 +7,12 @@ uneven overlap are checked for every shape hypothesis draws, not only the ones o
 from __future__ import annotations
 
 import numpy as np
-import torch
 import torch.nn.functional as F
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+from torch_reference import close, t
 
 from tconv import ops
-
-ATOL = 1e-10
-
-
-def t(values) -> torch.Tensor:
-    """A (1, 1, ...) float64 tensor, the shape torch's conv functions want."""
-    return torch.tensor(np.asarray(values, dtype=float), dtype=torch.float64)[None, None]
-
-
-def close(actual, expected, what: str) -> None:
-    actual = np.asarray(actual, dtype=float)
-    expected = np.asarray(expected, dtype=float)
-    assert actual.shape == expected.shape, f"{what}: shape {actual.shape} != {expected.shape}"
-    diff = float(np.max(np.abs(actual - expected))) if actual.size else 0.0
-    assert diff <= ATOL, f"{what}: max |difference| = {diff:.3g} > {ATOL}"
 
 
 @settings(max_examples=150, deadline=None)
