@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from grading_helpers import ASSIGNMENT, BIN, REPO, grader_env
+from grading_helpers import ASSIGNMENT, REPO, generate_assignment
 
 # The autograder (and its mutants module) is imported from the repo, as `python -m` does.
 if str(REPO) not in sys.path:
@@ -21,12 +20,5 @@ def course(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("course")
     shutil.copy(REPO / "nbgrader_config.py", root)
     shutil.copytree(REPO / "solutions" / ASSIGNMENT, root / "solutions" / ASSIGNMENT)
-    result = subprocess.run(
-        [str(BIN / "nbgrader"), "generate_assignment", ASSIGNMENT, "--force"],
-        cwd=root,
-        env=grader_env(),
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
+    generate_assignment(root)
     return root

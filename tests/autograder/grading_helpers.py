@@ -56,21 +56,29 @@ def grader_env(**extra: str) -> dict[str, str]:
     return env
 
 
+def generate_assignment(course: Path) -> None:
+    """``nbgrader generate_assignment`` in a course folder: the release and the gradebook."""
+    result = subprocess.run(
+        [str(BIN / "nbgrader"), "generate_assignment", ASSIGNMENT, "--force"],
+        cwd=course,
+        env=grader_env(),
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+
+def grade_command(submissions: Path, out: Path, *flags: str) -> list[str]:
+    """``python -m autograder grade`` as an instructor types it."""
+    return [sys.executable, "-m", "autograder", "grade", ASSIGNMENT, str(submissions),
+            "--out", str(out), *flags]
+
+
 def grade(course: Path, submissions: Path, out: Path, *flags: str, env=None, **kwargs):
-    """Run ``python -m autograder grade`` from the course root, as an instructor would."""
-    command = [
-        sys.executable,
-        "-m",
-        "autograder",
-        "grade",
-        ASSIGNMENT,
-        str(submissions),
-        "--out",
-        str(out),
-        *flags,
-    ]
+    """Run the grade command from the course root and wait for it."""
     return subprocess.run(
-        command, cwd=course, env=env or grader_env(), capture_output=True, text=True, **kwargs
+        grade_command(submissions, out, *flags),
+        cwd=course, env=env or grader_env(), capture_output=True, text=True, **kwargs,
     )
 
 

@@ -4,12 +4,11 @@ own sandbox, and a student missing one of them keeps the points of the others.""
 from __future__ import annotations
 
 import shutil
-import subprocess
 from pathlib import Path
 
 import nbformat
 import pytest
-from grading_helpers import ASSIGNMENT, BIN, grade, grader_env, read_grades, read_result
+from grading_helpers import ASSIGNMENT, generate_assignment, grade, read_grades, read_result
 
 from autograder.mutants import EXPECTED_SCORES, make_submission
 
@@ -23,14 +22,7 @@ def two_notebook_course(course: Path, tmp_path_factory) -> Path:
     source = root / "solutions" / ASSIGNMENT
     shutil.copytree(course / "solutions" / ASSIGNMENT, source)
     shutil.copy(source / f"{ASSIGNMENT}.ipynb", source / "part2.ipynb")
-    result = subprocess.run(
-        [str(BIN / "nbgrader"), "generate_assignment", ASSIGNMENT, "--force"],
-        cwd=root,
-        env=grader_env(),
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
+    generate_assignment(root)
     return root
 
 

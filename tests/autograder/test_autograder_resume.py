@@ -7,7 +7,6 @@ import csv
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -19,6 +18,7 @@ from grading_helpers import (
     ASSIGNMENT,
     BIN,
     grade,
+    grade_command,
     grader_env,
     hidden_test_lines,
     read_grades,
@@ -57,20 +57,8 @@ def _class(course: Path, folder: Path) -> dict[str, float]:
 
 
 def _start(course: Path, folder: Path, out: Path) -> subprocess.Popen:
-    command = [
-        sys.executable,
-        "-m",
-        "autograder",
-        "grade",
-        ASSIGNMENT,
-        str(folder),
-        "--out",
-        str(out),
-        "--workers",
-        "1",
-    ]
     return subprocess.Popen(
-        command,
+        grade_command(folder, out, "--workers", "1"),
         cwd=course,
         env=grader_env(),
         stdout=subprocess.PIPE,
