@@ -45,6 +45,18 @@ def _shape(a) -> str:
     return "x".join(map(str, np.shape(a)))
 
 
+def _transposed_case(function: str, x, w, b, expected, options: dict) -> Case:
+    """A case for a conv_transpose function: the student gets (x, w) and ``options``
+    (plus ``bias`` when ``b`` is given); the label names shapes and options, never values."""
+    kwargs = dict(options, **({"bias": _np(b)} if b is not None else {}))
+    label = (
+        f"input {_shape(x)}, weight {_shape(w)}"
+        + "".join(f", {key}={value}" for key, value in options.items())
+        + (", with bias" if b is not None else "")
+    )
+    return Case(function, (_np(x), _np(w)), kwargs, _np(expected), label)
+
+
 def _tconv1d_case(gen, n, c_in, c_out, length, k, batched=True, bias=False, **options) -> Case:
     """One conv_transpose1d case; ``options`` are the keyword arguments given to both sides."""
     groups = options.get("groups", 1)
@@ -53,13 +65,7 @@ def _tconv1d_case(gen, n, c_in, c_out, length, k, batched=True, bias=False, **op
     b = _randn(gen, c_out) if bias else None
     y = F.conv_transpose1d(x, w, b, **options)
     x_arg, y_exp = (x, y) if batched else (x[0], y[0])
-    kwargs = dict(options, **({"bias": _np(b)} if bias else {}))
-    label = (
-        f"input {_shape(x_arg)}, weight {_shape(w)}"
-        + "".join(f", {key}={value}" for key, value in kwargs.items() if key != "bias")
-        + (", with bias" if bias else "")
-    )
-    return Case("conv_transpose1d", (_np(x_arg), _np(w)), kwargs, _np(y_exp), label)
+    return _transposed_case("conv_transpose1d", x_arg, w, b, y_exp, options)
 
 
 def conv1d_matrix_cases(gen) -> list[Case]:
@@ -168,13 +174,7 @@ def _tconv2d_case(gen, n, c_in, c_out, size, kernel, bias=False, **options) -> C
     w = _randn(gen, c_in, c_out // groups, *kernel)
     b = _randn(gen, c_out) if bias else None
     y = F.conv_transpose2d(x, w, b, **options)
-    kwargs = dict(options, **({"bias": _np(b)} if bias else {}))
-    label = (
-        f"input {_shape(x)}, weight {_shape(w)}"
-        + "".join(f", {key}={value}" for key, value in kwargs.items() if key != "bias")
-        + (", with bias" if bias else "")
-    )
-    return Case("conv_transpose2d", (_np(x), _np(w)), kwargs, _np(y), label)
+    return _transposed_case("conv_transpose2d", x, w, b, y, options)
 
 
 def conv_transpose2d_basic_cases(gen) -> list[Case]:
