@@ -143,7 +143,8 @@ def _run_student_cells(box: Sandbox, run: Run) -> None:
         else:
             run.cell_errors.pop(cell["index"], None)
     finished, _ = box.receive(run.cell_deadline())
-    magics = finished.get("ignored_magics") or []
+    magics = finished.get("ignored_magics")
+    magics = magics if isinstance(magics, list) else []  # the runner is the student's to alter
     run.ignored_magics = [str(m)[:200] for m in magics if isinstance(m, str)][:20]
 
 
