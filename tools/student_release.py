@@ -8,7 +8,8 @@ file can only leak by being added here on purpose:
 - ``README.md``: the student README (tools/student_README.md);
 - ``book/``: each MyST notebook chapter as a generated ``.ipynb`` (jupytext, no outputs), which is
   what the site's Binder, JupyterHub and Colab buttons open; other book files as they are;
-- ``exercises/``: the nbgrader release, exactly as committed;
+- ``exercises/``: the nbgrader release as committed, its links to chapters retargeted at the
+  chapters' ``.ipynb`` (Markdown cells only);
 - ``binder/``, ``tconv/`` and ``pyproject.toml``: the environment, and the helper package that
   Binder installs and Colab's first cell installs from this repo with pip;
 - ``docs/``: the built site, ready for GitHub Pages ("deploy from branch", folder /docs).
@@ -21,11 +22,13 @@ from __future__ import annotations
 
 import argparse
 import fnmatch
+import re
 import shutil
 import sys
 from pathlib import Path
 
 import jupytext
+import nbformat
 
 REPO = Path(__file__).resolve().parents[1]
 STUDENT_README = REPO / "tools" / "student_README.md"
@@ -38,6 +41,8 @@ DEBRIS = (
 IGNORED = shutil.ignore_patterns(*DEBRIS)
 # nbgrader's delimiters; a release with one of them in it still holds an answer.
 ANSWER_MARKERS = (b"BEGIN SOLUTION", b"END SOLUTION", b"BEGIN HIDDEN TESTS", b"END HIDDEN TESTS")
+# A Markdown link to a local .md file (the site resolves it to the chapter's page).
+MD_LINK = re.compile(r"(\]\()([^)\s#:]+)\.md(?=[#)])")
 
 
 def is_notebook_chapter(markdown: Path) -> bool:
@@ -68,6 +73,26 @@ def copy_book(book: Path, out: Path) -> None:
             shutil.copy2(source, target)
 
 
+def link_chapters_as_notebooks(notebook_path: Path) -> None:
+    """Point the notebook's links to a chapter's .md at the .ipynb that the release holds.
+
+    The site needs the .md target, but on Binder or a hub the release has only the .ipynb, and
+    a link to the .md opens "file not found". Markdown cells only: nbgrader checksums none.
+    """
+    def retarget(link: re.Match) -> str:
+        prefix, stem = link.groups()
+        is_notebook = (notebook_path.parent / f"{stem}.ipynb").is_file()
+        return f"{prefix}{stem}.ipynb" if is_notebook else link.group(0)
+
+    notebook = nbformat.read(notebook_path, as_version=4)
+    cells = [cell for cell in notebook.cells if cell.cell_type == "markdown"]
+    sources = [MD_LINK.sub(retarget, cell.source) for cell in cells]
+    if any(new != cell.source for new, cell in zip(sources, cells, strict=True)):
+        for new, cell in zip(sources, cells, strict=True):
+            cell.source = new
+        nbformat.write(notebook, notebook_path)
+
+
 def copy_site(site: Path, out: Path) -> None:
     shutil.copytree(site, out, ignore=IGNORED)
     (out / ".nojekyll").touch()  # GitHub Pages would otherwise hide _static/ and _sources/
@@ -94,6 +119,8 @@ def build_release(site: Path, out: Path) -> Path:
             shutil.copy2(source, out / name)
     copy_book(REPO / "book", out / "book")
     shutil.copytree(REPO / "exercises", out / "exercises", ignore=IGNORED)
+    for notebook in [*(out / "book").rglob("*.ipynb"), *(out / "exercises").rglob("*.ipynb")]:
+        link_chapters_as_notebooks(notebook)
     copy_site(site, out / "docs")
     leaks = files_with_answer_markers(out)
     if leaks:
