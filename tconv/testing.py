@@ -28,6 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
+from tconv import ops as _ops
+
 try:  # torch is the oracle; the autograder's sandbox has none, and then only checks fail.
     import torch
     import torch.nn.functional as _F
@@ -206,6 +208,38 @@ if torch is not None:
             return func(*args, **(kwargs or {}))
 
 
+def _ops_blocked_stub(*args, **kwargs):
+    # Runs with tconv.ops' globals (it lends only its code), hence a builtin exception.
+    raise RuntimeError(
+        "the course's helpers (tconv.ops) are blocked while your function is checked: "
+        "write it yourself with numpy, that is the point of the exercise"
+    )
+
+
+# tconv.ops computes single-channel convolutions and their transposes (the chapters use it),
+# so calling it would answer the exercise. An import made before the check holds the same
+# function object, so the check swaps each function's code rather than the module attribute.
+_OPS_FUNCTIONS = [
+    f for f in vars(_ops).values()
+    if _isinstance(f, type(_ops_blocked_stub)) and f.__module__ == _ops.__name__
+    and not f.__code__.co_freevars
+]
+
+
+@contextmanager
+def course_helpers_blocked():
+    """Within this block every function of tconv.ops raises RuntimeError."""
+    saved = [(f, f.__code__, f.__defaults__, f.__kwdefaults__) for f in _OPS_FUNCTIONS]
+    try:
+        for f in _OPS_FUNCTIONS:
+            f.__defaults__ = f.__kwdefaults__ = None
+            f.__code__ = _ops_blocked_stub.__code__
+        yield
+    finally:
+        for f, code, defaults, kwdefaults in saved:
+            f.__code__, f.__defaults__, f.__kwdefaults__ = code, defaults, kwdefaults
+
+
 @contextmanager
 def torch_blocked():
     """Within this block any torch convolution, conv_transpose, grad or backward raises."""
@@ -302,7 +336,7 @@ def _call_blocked(name: str, function: Callable, args, kwargs):
         # from an answer must not reach stderr; the values decide.
         warnings.simplefilter("ignore")
         try:
-            with torch_blocked():
+            with torch_blocked(), course_helpers_blocked():
                 return function(*args, **kwargs)
         # BaseException: an interrupt (nbgrader's cell timeout) or sys.exit() must not
         # surface as an ordinary traceback, which would print the test cell's lines.

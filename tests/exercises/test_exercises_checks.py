@@ -134,3 +134,22 @@ def test_an_answer_writing_into_its_inputs_changes_nothing():
     with pytest.raises(CheckFailed):
         checker("conv_transpose1d", vandal)(x, LECTURE_KERNEL)
     assert x.tolist() == LECTURE_INPUT
+
+
+def test_the_course_helpers_earn_nothing_even_imported_before_the_check():
+    """tconv.ops computes single-channel conv_transpose1d: an answer that calls it must fail."""
+    from tconv.ops import conv_matrix, conv_transpose1d  # bound before any check runs
+
+    def via_helper(input, weight, stride=1, padding=0, output_padding=0, **kwargs):
+        x, w = np.asarray(input), np.asarray(weight)
+        return conv_transpose1d(x[0, 0], w[0, 0], stride, padding, output_padding)[None, None]
+
+    with pytest.raises(CheckFailed, match=r"tconv\.ops\) are blocked"):
+        checker("conv_transpose1d", via_helper)(LECTURE_INPUT, LECTURE_KERNEL, stride=2)
+    with pytest.raises(CheckFailed, match=r"tconv\.ops\) are blocked"):
+        checker("conv1d_matrix", lambda w, n, stride=1, padding=0: conv_matrix(w, n, stride, padding))(
+            [1, 2, 0, -1], 10
+        )
+    expected = F.conv_transpose1d(torch.tensor(LECTURE_INPUT, dtype=torch.float64),
+                                  torch.tensor(LECTURE_KERNEL, dtype=torch.float64), stride=2)
+    assert np.allclose(via_helper(LECTURE_INPUT, LECTURE_KERNEL, stride=2), expected.numpy())
