@@ -1,0 +1,32 @@
+"""The test cells pass, hidden tests included, after a student cell rebinds common builtins.
+
+A beginner's scratch cell may well say ``max = ...`` or ``min = ...`` at top level. The hidden
+tests must not then fail a correct answer, nor print their own lines in a traceback.
+"""
+
+from __future__ import annotations
+
+import nbformat
+import pytest
+from exercises_course import solution_functions, source_notebooks
+
+from autograder.mutants import BEGIN_HIDDEN
+
+# What a student cell might rebind: every builtin the test cells call, turned into a number.
+REBOUND_BUILTINS = {"int": 3, "max": 3, "min": 3, "range": 3, "len": 3, "tuple": 3, "abs": 3}
+
+
+def grade_cells() -> list[nbformat.NotebookNode]:
+    return [
+        cell
+        for notebook in source_notebooks()
+        for cell in nbformat.read(notebook, as_version=4).cells
+        if cell.metadata.get("nbgrader", {}).get("grade") and BEGIN_HIDDEN in cell.source
+    ]
+
+
+@pytest.mark.parametrize("cell", grade_cells(), ids=lambda c: c.metadata.nbgrader.grade_id)
+def test_test_cell_passes_with_builtins_rebound(cell):
+    answers = {k: v for k, v in solution_functions().items() if callable(v)}
+    notebook_globals = {**answers, **REBOUND_BUILTINS}  # the answers keep their own globals
+    exec(compile(cell.source, cell.metadata.nbgrader.grade_id, "exec"), notebook_globals)
