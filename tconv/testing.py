@@ -62,6 +62,7 @@ _array2string = np.array2string
 _default_rng = np.random.default_rng
 _ndarray = np.ndarray
 _isinstance = isinstance
+_getframe = sys._getframe  # taken before a notebook cell could replace it
 if torch is not None:
     _from_numpy = torch.from_numpy
     _zeros = torch.zeros
@@ -279,6 +280,8 @@ def compare(actual, expected, rtol: float = RTOL, atol: float = ATOL) -> str | N
 
     Close means ``|actual - expected| <= atol + rtol * |expected|`` in float64, elementwise.
     """
+    if _isinstance(actual, _NotNumbers):
+        return f"returned {actual.type_name}, which is not an array of numbers ({actual.error})"
     try:
         actual = _array(actual, dtype=_float64)
     except Exception as error:  # noqa: BLE001 - any unconvertible return value is a failure
@@ -337,7 +340,7 @@ def _call_blocked(name: str, function: Callable, args, kwargs):
         warnings.simplefilter("ignore")
         try:
             with torch_blocked(), course_helpers_blocked():
-                return function(*args, **kwargs)
+                return _settled(function(*args, **kwargs))
         # BaseException: an interrupt (nbgrader's cell timeout) or sys.exit() must not
         # surface as an ordinary traceback, which would print the test cell's lines.
         except BaseException as error:  # noqa: BLE001 - every error of an answer is reported
@@ -345,6 +348,28 @@ def _call_blocked(name: str, function: Callable, args, kwargs):
             raise CheckFailed(
                 f"{case} raised {type(error).__name__}: {error}", _student_frames(error)
             ) from None
+
+
+class _NotNumbers:
+    """What an answer returned when it could not be read as numbers while torch was blocked."""
+
+    def __init__(self, value, error: BaseException) -> None:
+        self.type_name = type(value).__name__
+        self.error = error
+
+
+def _settled(result):
+    """Read an answer's result as plain numbers while torch is still blocked.
+
+    An object whose ``__array__`` calls torch would otherwise compute its answer later, in
+    ``compare``, after the block has ended. Python numbers stay as they are (sizes are ints).
+    """
+    if _isinstance(result, (int, float, np.integer, np.floating)):
+        return result
+    try:
+        return _array(result, dtype=_float64)
+    except Exception as error:  # noqa: BLE001 - reported by compare as "not numbers"
+        return _NotNumbers(result, error)
 
 
 def _fresh(value):
@@ -358,14 +383,24 @@ def _is_pair_of_ints(value) -> bool:
     return _isinstance(value, tuple) and all(_isinstance(v, int) for v in value)
 
 
-def checker(name: str, function: Callable, rtol: float = RTOL, atol: float = ATOL) -> Callable:
+def checker(
+    name: str, function: Callable | None = None, rtol: float = RTOL, atol: float = ATOL
+) -> Callable:
     """Return ``check(*args, **kwargs)``, which compares ``function`` with torch on one case.
 
-    ``name`` is the graded function's name (a key of :data:`REFERENCES`). Positional
-    arguments that are lists or arrays are converted to float64 arrays; keyword arguments
-    are passed unchanged to both torch and ``function``.
+    ``name`` is the graded function's name (a key of :data:`REFERENCES`). Without
+    ``function``, the caller's global of that name is checked: a test cell then never raises
+    a NameError, whose traceback would print the cell's (hidden) lines. Positional arguments
+    that are lists or arrays are converted to float64 arrays; keyword arguments are passed
+    unchanged to both torch and ``function``.
     """
     reference = REFERENCES[name]
+    if function is None:
+        function = _getframe(1).f_globals.get(name)
+    if not callable(function):
+        raise CheckFailed(
+            f"{name} is not defined: run the cell that defines it, and keep its name {name!r}"
+        )
 
     def check(*args, **kwargs) -> None:
         args = tuple(_fresh(a) for a in args)

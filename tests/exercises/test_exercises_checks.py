@@ -153,3 +153,34 @@ def test_the_course_helpers_earn_nothing_even_imported_before_the_check():
     expected = F.conv_transpose1d(torch.tensor(LECTURE_INPUT, dtype=torch.float64),
                                   torch.tensor(LECTURE_KERNEL, dtype=torch.float64), stride=2)
     assert np.allclose(via_helper(LECTURE_INPUT, LECTURE_KERNEL, stride=2), expected.numpy())
+
+
+def conv_transpose1d(input, weight, **kwargs):  # a global the name-only checker must find
+    return SOLUTION["conv_transpose1d"](input, weight, **kwargs)
+
+
+def test_checker_by_name_checks_the_callers_global():
+    checker("conv_transpose1d")(LECTURE_INPUT, LECTURE_KERNEL)
+
+
+def test_checker_by_name_of_a_missing_function_is_a_check_failure_without_source():
+    with pytest.raises(CheckFailed) as failure:
+        checker("conv_transpose2d")
+    assert "conv_transpose2d is not defined" in str(failure.value)
+    assert failure.value._render_traceback_() == [f"\x1b[0;31mCheckFailed\x1b[0m: {failure.value}"]
+
+
+class TorchOnDemand:
+    """An answer's return value that would only compute with torch when read as an array."""
+
+    def __init__(self, input, weight):
+        self.input, self.weight = input, weight
+
+    def __array__(self, dtype=None, copy=None):
+        x, w = torch.as_tensor(self.input), torch.as_tensor(self.weight)
+        return F.conv_transpose1d(x, w).numpy()
+
+
+def test_a_result_that_computes_with_torch_when_read_is_read_while_torch_is_blocked():
+    with pytest.raises(CheckFailed, match="not an array of numbers"):
+        checker("conv_transpose1d", TorchOnDemand)(LECTURE_INPUT, LECTURE_KERNEL)
