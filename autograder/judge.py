@@ -19,6 +19,7 @@ from autograder.cases import Case, verdict
 from autograder.sandbox import Layout, Limits, Sandbox, SandboxGone, SandboxTimeout
 
 STARTUP_SECONDS = 30.0
+MAX_LISTED_INCIDENTS = 5
 
 
 @dataclass
@@ -237,6 +238,15 @@ def _one_sandbox_pass(layout, slot, run, source, cases) -> None:
             raise Restart(f"the process ended unexpectedly ({gone.reason})", "crash") from None
 
 
+def _summarised(incidents: list[str]) -> list[str]:
+    """The first few incidents and a count: a notebook of thousands of crashing cells must
+    not put hundreds of KB into one grades.csv cell."""
+    if len(incidents) <= MAX_LISTED_INCIDENTS:
+        return incidents
+    hidden = len(incidents) - MAX_LISTED_INCIDENTS
+    return [*incidents[:MAX_LISTED_INCIDENTS], f"and {hidden} more incidents"]
+
+
 def _status(run: Run, out_of_time: bool) -> str:
     kinds = {kind for kind, _ in run.incidents}
     if out_of_time:
@@ -275,7 +285,7 @@ def grade_notebook(
         )
     cells = [run.results[g] for g in source.tests]
     score = sum(c.score for c in cells)
-    messages = [m for _, m in run.incidents]
+    messages = _summarised([m for _, m in run.incidents])
     if out_of_time:
         messages.append(f"time limit of {limits.submission_seconds:g} s for the submission ran out")
     notes = [f"ignored IPython magic or shell command: {m}" for m in run.ignored_magics]
