@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from autograder import protocol
+from autograder.cpu_share import join_in_child, slot_cgroup
 
 AGENT_DIR = "/sandbox/agent"
 SITE_DIR = "/sandbox/site"
@@ -244,6 +245,7 @@ class Sandbox:
                 stderr=subprocess.DEVNULL,
                 pass_fds=(write_end,),
                 start_new_session=True,
+                preexec_fn=join_in_child(slot_cgroup(slot)),
             )
         finally:
             os.close(write_end)

@@ -1,0 +1,29 @@
+"""Every sandbox runs in its slot's one-core CPU cgroup, so a spinning submission cannot
+starve the student graded beside it (a per-cell wall-clock limit is only fair then)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from autograder.cpu_share import slot_cgroup
+from autograder.sandbox import Limits, Sandbox, discover_layout
+
+
+@pytest.mark.parametrize("slot", [0, 1])
+def test_a_sandbox_and_everything_in_it_is_in_its_slots_one_core_cgroup(slot):
+    procs = slot_cgroup(slot)
+    if procs is None:
+        pytest.skip("no writable CPU cgroup on this machine (not root, or no cpu controller)")
+    v2 = (procs.parent / "cpu.max").exists()
+    quota = procs.parent / ("cpu.max" if v2 else "cpu.cfs_quota_us")
+    assert quota.read_text().split()[0] == "100000", "the slot is not capped at one core"
+    with Sandbox(discover_layout(), slot, Limits.from_env()) as sandbox:
+        time.sleep(0.2)  # let bwrap start the runner inside
+        members = {int(pid) for pid in procs.read_text().split()}
+        assert sandbox.process.pid in members
+        children = Path(f"/proc/{sandbox.process.pid}/task/{sandbox.process.pid}/children")
+        for child in children.read_text().split():
+            assert int(child) in members, "a process the sandbox started left its cgroup"
