@@ -21,7 +21,10 @@ MAX_NOTEBOOK_BYTES = 20 << 20
 MAX_ZIP_MEMBER_BYTES = 50 << 20
 MAX_ZIP_TOTAL_BYTES = 2 << 30
 MAX_ZIP_MEMBERS = 20000
-SAFE_ID = re.compile(r"[A-Za-z0-9_@+-][A-Za-z0-9_.@+-]{0,127}")
+# Names as LMS exports and hubs spell them ("josé", "Smith, John_1234") are fine; what could
+# act as a path or a flag is not: no "/", "\\", control characters, leading "." or "-", or
+# edge spaces.
+SAFE_ID = re.compile(r"[\w@+](?:[\w .,@+'-]{0,126}[\w.,@+'-])?")
 
 
 @dataclass(frozen=True)
