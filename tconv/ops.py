@@ -133,8 +133,7 @@ def insert_zeros(a, stride: int) -> np.ndarray:
 
 def is_toeplitz(M: np.ndarray) -> bool:
     """True when every row is the row above shifted right by one (constant diagonals)."""
-    M = np.asarray(M)
-    return bool(np.array_equal(M[1:, 1:], M[:-1, :-1]))
+    return not toeplitz_mismatch(M).any()
 
 
 def tap_matrices(
@@ -187,11 +186,7 @@ def conv_transpose1d_via_zeros(
     pad means the transposed convolution crops, so we crop instead.
     """
     kernel = np.asarray(kernel, dtype=float)
-    spread = insert_zeros(a, stride)
-    edge = dilation * (kernel.size - 1) - padding
-    left, right = edge, edge + output_padding
-    padded = np.pad(spread, (max(left, 0), max(right, 0)))
-    padded = padded[max(-left, 0) : padded.size - max(-right, 0)]
+    padded = fractionally_strided_input(a, kernel.size, stride, padding, output_padding, dilation)
     return conv1d(padded, kernel[::-1], stride=1, padding=0, dilation=dilation)
 
 
@@ -228,10 +223,7 @@ def conv_transpose2d_scatter(a, kernel, stride: int = 1, padding: int = 0, outpu
     a = np.asarray(a, dtype=float)
     kernel = np.asarray(kernel, dtype=float)
     (h, w), (kh, kw) = a.shape, kernel.shape
-    full = np.zeros(((h - 1) * stride + kh, (w - 1) * stride + kw))
-    for i in range(h):
-        for j in range(w):
-            full[i * stride : i * stride + kh, j * stride : j * stride + kw] += a[i, j] * kernel
+    full = translated_kernels2d(a, kernel, stride).sum(axis=(0, 1))
     out_h = transposed_output_size(h, kh, stride, padding, output_padding)
     out_w = transposed_output_size(w, kw, stride, padding, output_padding)
     grown = np.pad(full, ((0, output_padding), (0, output_padding)))
@@ -278,7 +270,7 @@ def fractionally_strided_input(
     ``output_padding`` on the right); a negative amount crops instead of padding.
     """
     spread = insert_zeros(a, stride)
-    left = dilation * (k - 1) - padding
+    left = flipped_padding(k, padding, dilation)
     right = left + output_padding
     padded = np.pad(spread, (max(left, 0), max(right, 0)))
     return padded[max(-left, 0) : padded.size - max(-right, 0)]

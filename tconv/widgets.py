@@ -50,11 +50,16 @@ def _numbers(array) -> list:
     return rounded.tolist()
 
 
+def _mask(highlight) -> list:
+    """A boolean mask as nested 0/1 lists, the form the JS side reads."""
+    return np.asarray(highlight, dtype=bool).astype(int).tolist()
+
+
 def matrix(title: str, array, highlight=None, row_label: str = "", col_label: str = "") -> dict:
     """A 2D array drawn as a table; ``highlight`` is a boolean mask of cells to emphasise."""
     block = {"kind": "matrix", "title": title, "values": _numbers(array)}
     if highlight is not None:
-        block["highlight"] = np.asarray(highlight, dtype=bool).astype(int).tolist()
+        block["highlight"] = _mask(highlight)
     if row_label or col_label:
         block["labels"] = [row_label, col_label]
     return block
@@ -64,7 +69,7 @@ def vector(title: str, array, highlight=None) -> dict:
     """A 1D array drawn as a row of cells."""
     block = {"kind": "vector", "title": title, "values": _numbers(np.ravel(array))}
     if highlight is not None:
-        block["highlight"] = np.asarray(highlight, dtype=bool).astype(int).ravel().tolist()
+        block["highlight"] = _mask(np.ravel(highlight))
     return block
 
 
@@ -73,7 +78,7 @@ def heatmap(title: str, array, highlight=None, show_values: bool = True) -> dict
     block = {"kind": "heatmap", "title": title, "values": _numbers(array),
              "show_values": bool(show_values)}
     if highlight is not None:
-        block["highlight"] = np.asarray(highlight, dtype=bool).astype(int).tolist()
+        block["highlight"] = _mask(highlight)
     return block
 
 
