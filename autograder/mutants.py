@@ -252,6 +252,29 @@ def _remove_region(source: str, begin: str, end: str) -> str:
     return "\n".join(out)
 
 
+def hidden_test_lines(notebooks, min_length: int) -> list[str]:
+    """Lines that only the hidden tests of ``notebooks`` contain: if one shows up, they leaked.
+
+    Lines that also occur outside hidden regions (public tests, answers) are left out, since
+    seeing those proves nothing; so are lines shorter than ``min_length``.
+    """
+    hidden, visible = set(), []
+    for notebook in notebooks:
+        for cell in nbformat.read(notebook, as_version=4).cells:
+            inside = False
+            for line in cell.source.split("\n"):
+                if BEGIN_HIDDEN in line:
+                    inside = True
+                elif END_HIDDEN in line:
+                    inside = False
+                elif inside:
+                    hidden.add(line.strip())
+                else:
+                    visible.append(line)
+    visible_text = "\n".join(visible)
+    return sorted(line for line in hidden if len(line) >= min_length and line not in visible_text)
+
+
 def _check_all_edits_used(nb: nbformat.NotebookNode, edits: tuple[Edit, ...]) -> None:
     defined = {
         name

@@ -26,17 +26,10 @@ def source_notebook(course: Path) -> Path:
 
 
 def hidden_test_lines(course: Path) -> list[str]:
-    """Distinctive lines of the source's hidden tests (which no feedback may show): long ones
-    that occur nowhere else in the notebook (an answer may legitimately share one)."""
-    hidden_lines, other_lines, hidden = set(), set(), False
-    for cell in nbformat.read(source_notebook(course), as_version=4).cells:
-        for line in cell.source.splitlines():
-            if "BEGIN HIDDEN TESTS" in line or "END HIDDEN TESTS" in line:
-                hidden = "BEGIN" in line
-            else:
-                (hidden_lines if hidden else other_lines).add(line.strip())
-    elsewhere = "\n".join(other_lines)
-    lines = sorted(line for line in hidden_lines if len(line) >= 20 and line not in elsewhere)
+    """Distinctive lines of the source's hidden tests (which no feedback may show)."""
+    from autograder.mutants import hidden_test_lines as lines_only_hidden_tests_contain
+
+    lines = lines_only_hidden_tests_contain([source_notebook(course)], min_length=20)
     assert lines, "the source notebook has no hidden tests to look for"
     return lines
 

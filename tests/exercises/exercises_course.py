@@ -18,7 +18,7 @@ REPO = Path(__file__).resolve().parents[2]
 ASSIGNMENT = "transposed_conv"
 SOURCE_DIR = REPO / "solutions" / ASSIGNMENT
 RELEASE_DIR = REPO / "exercises" / ASSIGNMENT
-HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
+HIDDEN_BEGIN = "### BEGIN HIDDEN TESTS"  # a marker no student-visible file may contain
 
 
 def _tool_env() -> dict[str, str]:
@@ -120,26 +120,10 @@ def autograde_batch(root: Path) -> GradedCourse:
 
 
 def hidden_test_lines() -> list[str]:
-    """Lines that only the hidden tests contain: if one shows up, hidden source leaked.
+    """Distinctive lines of the source notebooks' hidden tests (no feedback may show them)."""
+    from autograder.mutants import hidden_test_lines as lines_only_hidden_tests_contain
 
-    Lines that also occur outside hidden regions (in public tests or in the answers) are
-    left out, since seeing those proves nothing.
-    """
-    hidden, visible = set(), []
-    for notebook in source_notebooks():
-        for cell in nbformat.read(notebook, as_version=4).cells:
-            inside = False
-            for line in cell.source.split("\n"):
-                if HIDDEN_BEGIN in line:
-                    inside = True
-                elif HIDDEN_END in line:
-                    inside = False
-                elif inside:
-                    hidden.add(line.strip())
-                else:
-                    visible.append(line)
-    visible_text = "\n".join(visible)
-    return sorted(line for line in hidden if len(line) >= 24 and line not in visible_text)
+    return lines_only_hidden_tests_contain(source_notebooks(), min_length=24)
 
 
 def solution_functions() -> dict:
