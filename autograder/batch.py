@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import queue
 import sys
 import tempfile
 import time
@@ -23,6 +22,7 @@ from autograder.gradebook import open_gradebook, record
 from autograder.judge import CellResult, NotebookResult, grade_notebook
 from autograder.results import StudentResult, combine, load_result, save_result, write_grades_csv
 from autograder.sandbox import Layout, Limits
+from autograder.slots import lease_slot
 from autograder.submissions import (
     InvalidNotebook,
     Student,
@@ -98,20 +98,10 @@ def collect_students(submissions: Path, scratch: Path) -> list[Student]:
     raise FileNotFoundError(f"{submissions} is neither a folder of submissions nor a .zip")
 
 
-class SlotPool:
-    """Each running submission gets its own slot (and so its own sandbox uid)."""
-
-    def __init__(self, workers: int):
-        self.free: queue.Queue[int] = queue.Queue()
-        for slot in range(1, workers + 1):
-            self.free.put(slot)
-
-    def run(self, function, *args):
-        slot = self.free.get()
-        try:
-            return function(*args, slot)
-        finally:
-            self.free.put(slot)
+def in_a_slot(function, *args):
+    """Run ``function(*args, slot)`` in a slot (a sandbox uid and cgroup) no one else holds."""
+    with lease_slot() as slot:
+        return function(*args, slot)
 
 
 def _is_problem(result: StudentResult) -> bool:
@@ -192,7 +182,6 @@ def _outcome(batch: Batch, future: Future, student: Student) -> StudentResult:
 
 
 def _run_pool(batch: Batch, todo: list[Student], workers: int) -> None:
-    slots = SlotPool(workers)
     bar = tqdm(
         total=len(todo),
         unit="submission",
@@ -203,7 +192,7 @@ def _run_pool(batch: Batch, todo: list[Student], workers: int) -> None:
     executor = ThreadPoolExecutor(max_workers=workers)
     futures: dict[Future, Student] = {
         executor.submit(
-            slots.run, grade_student, s, batch.assignment, batch.cases, batch.layout, batch.limits
+            in_a_slot, grade_student, s, batch.assignment, batch.cases, batch.layout, batch.limits
         ): s
         for s in todo
     }

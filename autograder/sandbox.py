@@ -28,6 +28,7 @@ import numpy as np
 
 from autograder import protocol
 from autograder.cpu_share import join_in_child, slot_cgroup
+from autograder.slots import NoFreeSlot, lease_slot
 
 AGENT_DIR = "/sandbox/agent"
 SITE_DIR = "/sandbox/site"
@@ -338,7 +339,7 @@ def check_sandbox(layout: Layout, limits: Limits) -> None:
             f"bubblewrap not found at {executable} (apt-get install bubblewrap)"
         )
     try:
-        with Sandbox(layout, 0, limits) as box:
+        with lease_slot() as slot, Sandbox(layout, slot, limits) as box:
             header, _ = box.receive(time.monotonic() + 30)
             if header.get("event") != "ready":
                 raise SandboxUnavailable(f"unexpected first message {header!r}")
@@ -349,7 +350,7 @@ def check_sandbox(layout: Layout, limits: Limits) -> None:
             events = [box.receive(time.monotonic() + 30)[0] for _ in range(3)]
             if events[1].get("error"):
                 raise SandboxUnavailable(f"sandbox self-check failed: {events[1]['error']}")
-    except (SandboxGone, SandboxTimeout, OSError) as exc:
+    except (SandboxGone, SandboxTimeout, OSError, NoFreeSlot) as exc:
         raise SandboxUnavailable(
             f"cannot start the bubblewrap sandbox with {executable}: {exc}; refusing to grade "
             "without it"
