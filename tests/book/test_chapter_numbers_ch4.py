@@ -22,7 +22,7 @@ def t(values) -> torch.Tensor:
 @pytest.fixture(scope="module")
 def page_text(built_site) -> str:
     """The chapter's visible text: tags stripped, entities decoded, whitespace collapsed."""
-    raw = (built_site / "book" / "04_backward_pass.html").read_text(encoding="utf-8")
+    raw = (built_site / "book" / "07_backward_pass.html").read_text(encoding="utf-8")
     return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", raw)).split())
 
 

@@ -14,7 +14,7 @@ def t(values) -> torch.Tensor:
 
 
 def test_stride_two_numbers_are_in_the_page(built_site):
-    page = (built_site / "book" / "03_stride_two.html").read_text(encoding="utf-8")
+    page = (built_site / "book" / "04_stride_two.html").read_text(encoding="utf-8")
 
     zeros_example = F.conv_transpose1d(t([2, 3, 0, -1]), t([1, 2, -1]), stride=2, padding=1,
                                        output_padding=1)[0, 0]

@@ -23,7 +23,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def page_text(built_site) -> str:
     """The chapter's HTML with tags stripped and entities decoded (what a reader sees)."""
-    raw = (built_site / "book" / "05_upsampling.html").read_text(encoding="utf-8")
+    raw = (built_site / "book" / "08_upsampling.html").read_text(encoding="utf-8")
     return html.unescape(re.sub(r"<[^>]+>", "", raw))
 
 

@@ -23,9 +23,9 @@ pytestmark = pytest.mark.slow
 CHAPTERS = {
     1: "01_conv_as_matrix",
     2: "02_transposed_is_transpose",
-    3: "03_stride_two",
-    4: "04_backward_pass",
-    5: "05_upsampling",
+    3: "04_stride_two",
+    4: "07_backward_pass",
+    5: "08_upsampling",
 }
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 
