@@ -192,6 +192,7 @@ const DRAW = {
 
 function drawBlock(block, colour) {
   const box = el("figure", `tconv-block tconv-${block.kind}-block`);
+  if (block.key) box.dataset.key = block.key;
   if (block.title) box.appendChild(el("figcaption", "tconv-title", block.title));
   const draw = DRAW[block.kind] || ((b) => el("div", "tconv-text", `unknown block kind ${b.kind}`));
   box.appendChild(draw(block, colour));
@@ -206,6 +207,8 @@ function currentKey(model) {
 
 function render({ model, el: root }) {
   root.classList.add("tconv-view");
+  root.dataset.explorer = model.get("name") || "";
+  root.dataset.params = (model.get("params") || []).join(",");
   // Screen readers hear the captions of each new setting, not the whole redrawn view.
   const status = el("div", "tconv-status");
   status.setAttribute("aria-live", "polite");

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,9 +56,18 @@ def _mask(highlight) -> list:
     return np.asarray(highlight, dtype=bool).astype(int).tolist()
 
 
-def matrix(title: str, array, highlight=None, row_label: str = "", col_label: str = "") -> dict:
+def _keyed(block: dict, key: str | None) -> dict:
+    """``key`` names the block for tests and readers of the page (``data-key``); it defaults to
+    the title, so give one when the title changes with the sliders."""
+    block["key"] = key if key is not None else block.get("title", "")
+    return block
+
+
+def matrix(
+    title: str, array, highlight=None, row_label: str = "", col_label: str = "", key=None
+) -> dict:
     """A 2D array drawn as a table; ``highlight`` is a boolean mask of cells to emphasise."""
-    block = {"kind": "matrix", "title": title, "values": _numbers(array)}
+    block = _keyed({"kind": "matrix", "title": title, "values": _numbers(array)}, key)
     if highlight is not None:
         block["highlight"] = _mask(highlight)
     if row_label or col_label:
@@ -65,29 +75,31 @@ def matrix(title: str, array, highlight=None, row_label: str = "", col_label: st
     return block
 
 
-def vector(title: str, array, highlight=None) -> dict:
+def vector(title: str, array, highlight=None, key=None) -> dict:
     """A 1D array drawn as a row of cells."""
-    block = {"kind": "vector", "title": title, "values": _numbers(np.ravel(array))}
+    block = _keyed({"kind": "vector", "title": title, "values": _numbers(np.ravel(array))}, key)
     if highlight is not None:
         block["highlight"] = _mask(np.ravel(highlight))
     return block
 
 
-def heatmap(title: str, array, highlight=None, show_values: bool = True) -> dict:
+def heatmap(title: str, array, highlight=None, show_values: bool = True, key=None) -> dict:
     """A 2D array drawn as coloured cells (blue positive, red negative), e.g. overlap counts."""
-    block = {"kind": "heatmap", "title": title, "values": _numbers(array),
-             "show_values": bool(show_values)}
+    block = _keyed({"kind": "heatmap", "title": title, "values": _numbers(array),
+                    "show_values": bool(show_values)}, key)
     if highlight is not None:
         block["highlight"] = _mask(highlight)
     return block
 
 
-def plot(title: str, series: dict[str, Sequence[float]], style: str = "line") -> dict:
+def plot(
+    title: str, series: dict[str, Sequence[float]], style: str = "line", key=None
+) -> dict:
     """One or more named series against their index, drawn as SVG: ``style`` "line" or "stem"."""
     if style not in ("line", "stem"):
         raise ValueError(f"plot style must be 'line' or 'stem', got {style!r}")
-    return {"kind": "plot", "title": title, "style": style,
-            "series": {k: _numbers(np.ravel(v)) for k, v in series.items()}}
+    return _keyed({"kind": "plot", "title": title, "style": style,
+                   "series": {k: _numbers(np.ravel(v)) for k, v in series.items()}}, key)
 
 
 def text(message: str) -> dict:
@@ -106,6 +118,8 @@ class View(anywidget.AnyWidget):
     _esm = _HERE / "view.js"
     _css = _HERE / "view.css"
     table = traitlets.Dict().tag(sync=True)
+    name = traitlets.Unicode("").tag(sync=True)  # unique on the site, e.g. "ch01-sliding-window"
+    params = traitlets.List(traitlets.Unicode()).tag(sync=True)  # slider names, in order
     n_params = traitlets.Int(0).tag(sync=True)
     v0 = traitlets.Int(0).tag(sync=True)
     v1 = traitlets.Int(0).tag(sync=True)
@@ -152,17 +166,27 @@ def entry(table: dict, values: Sequence[int]) -> list[dict]:
     return [table["blocks"][i] for i in table["entries"][key_for(values)]]
 
 
-def explorer(compute: Callable[..., list[dict]], sliders: Sequence[Slider], max_bytes=400_000):
+def explorer(
+    compute: Callable[..., list[dict]],
+    sliders: Sequence[Slider],
+    *,
+    name: str,
+    max_bytes=400_000,
+):
     """Sliders plus a view; every interaction happens in the browser.
 
     ``compute`` receives one keyword per slider and returns a list of blocks. The whole table
     is embedded in the page, so it is kept well under 1 MB per widget (``max_bytes``).
+    ``name`` identifies the explorer on the site (``data-explorer``), e.g. for the tests that
+    compare what it shows with torch: ``"chNN-topic"``, unique across the book.
     """
+    if not re.fullmatch(r"ch\d\d-[a-z0-9-]+", name):
+        raise ValueError(f"explorer name must look like 'ch01-sliding-window', got {name!r}")
     table = precompute(compute, sliders)
     size = len(json.dumps(table, separators=(",", ":")))
     if size > max_bytes:
         raise ValueError(f"explorer table is {size} bytes, over the {max_bytes} byte budget")
-    view = View(table=table, n_params=len(sliders))
+    view = View(table=table, n_params=len(sliders), name=name, params=[s.name for s in sliders])
     controls = []
     for i, s in enumerate(sliders):
         slider = widgets.IntSlider(

@@ -73,7 +73,7 @@ def test_shared_blocks_make_the_table_smaller_than_the_entries_it_encodes():
 def test_explorer_refuses_a_table_over_its_byte_budget():
     with pytest.raises(ValueError, match="byte budget"):
         explorer(lambda n: [vector("big", np.arange(2000) + n)], [Slider("n", "n", 0, 50, 0)],
-                 max_bytes=100_000)
+                 name="ch00-budget", max_bytes=100_000)
 
 
 def test_block_builders_reject_nonsense_and_keep_integers_integral():
