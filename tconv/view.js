@@ -1,7 +1,7 @@
 // Draws the precomputed entry for the current slider values. No arithmetic happens here:
 // Python filled `table` ahead of time (numbers from numpy/torch), so the page needs no kernel.
 // table = { blocks: [block, ...], entries: { "v0,v1,...": [block index, ...] } }; a block that
-// several slider settings share is stored once.
+// several slider settings share is stored once, and a row block lists its blocks' indices.
 const SVG = "http://www.w3.org/2000/svg";
 const PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"];
 
@@ -23,44 +23,113 @@ function format(value) {
   return String(Number(value.toPrecision(4))).replace("-", "\u2212");
 }
 
-function cell(tag, value, strong) {
-  const td = el(tag, "", format(value));
+// The highlight classes of a cell: bit c of its code is class c (a plain mask is class 0).
+function classesOf(code) {
+  const classes = [];
+  for (let c = 0; code >> c; c++) if ((code >> c) & 1) classes.push(c);
+  return classes;
+}
+
+// Highlighted cells get a translucent fill of their class's colour; a cell in several classes
+// gets a diagonal stripe of each.
+function highlightFill(classes, look) {
+  const fill = (c) => `rgba(${look.highlight[c % look.highlight.length]}, 0.38)`;
+  if (classes.length === 1) return fill(classes[0]);
+  const stops = classes.map((c, n) =>
+    `${fill(c)} ${(100 * n) / classes.length}% ${(100 * (n + 1)) / classes.length}%`);
+  return `linear-gradient(135deg, ${stops.join(", ")})`;
+}
+
+function cell(value, code, look) {
+  const td = el("td", "", format(value));
   if (value === 0) td.classList.add("tconv-zero");
-  if (strong) td.classList.add("tconv-hl");
+  if (code) {
+    const classes = classesOf(code);
+    td.classList.add("tconv-hl", ...classes.map((c) => `tconv-hl-${c}`));
+    td.style.background = highlightFill(classes, look);
+  }
   return td;
 }
 
-// A 2D array as a table. Zeros are dimmed so that the band of a convolution matrix stands out;
-// highlighted cells get a tinted background. Axis labels add index headers.
-function drawMatrix(block) {
-  const rows = block.values;
-  const hl = block.highlight;
-  const [rowLabel, colLabel] = block.labels || ["", ""];
-  const indexed = Boolean(rowLabel || colLabel);
-  const table = el("table", "tconv-matrix");
-  if (indexed) {
-    const axes = [rowLabel && `rows: ${rowLabel}`, colLabel && `columns: ${colLabel}`];
-    table.appendChild(el("caption", "tconv-axes", axes.filter(Boolean).join(" \u00b7 ")));
-    const head = el("tr");
-    head.appendChild(el("th"));
-    (rows[0] || []).forEach((_, j) => head.appendChild(el("th", "tconv-index", String(j))));
-    table.appendChild(head);
-  }
-  rows.forEach((row, i) => {
-    const tr = el("tr");
-    if (indexed) tr.appendChild(el("th", "tconv-index", String(i)));
-    row.forEach((v, j) => tr.appendChild(cell("td", v, hl && hl[i][j])));
-    table.appendChild(tr);
-  });
-  return table;
+// Index headers: `index` is the first index (a number) or every label (strings).
+function indexLabels(index, count) {
+  if (Array.isArray(index)) return index;
+  return Array.from({ length: count }, (_, j) => format((index || 0) + j));
 }
 
-function drawVector(block) {
+function headerRow(labels, corner) {
+  const tr = el("tr", "tconv-index-row");
+  if (corner) tr.appendChild(el("th"));
+  labels.forEach((label) => tr.appendChild(el("th", "tconv-index", label)));
+  return tr;
+}
+
+// Thicker lines between the blocks of a block matrix: after every `size`-th row or column.
+function separated(count, size) {
+  return (j) => Boolean(size) && (j + 1) % size === 0 && j + 1 < count;
+}
+
+// The drawing, followed by the names of its highlight classes in their colours (named only).
+function withLegend(drawing, block, look) {
+  if (!block.classes) return drawing;
+  const legend = el("div", "tconv-hl-legend");
+  block.classes.forEach((name, c) => {
+    const item = el("span", `tconv-hl-key tconv-hl-${c}`, name);
+    item.style.setProperty("--tconv-swatch", highlightFill([c], look));
+    legend.appendChild(item);
+  });
+  const box = el("div", "tconv-with-legend");
+  box.append(drawing, legend);
+  return box;
+}
+
+// A 2D array as a table. Zeros are dimmed so that the band of a convolution matrix stands out;
+// highlighted cells get a tinted background. Axis labels or indices add index headers.
+function drawMatrix(block, look) {
+  const rows = block.values;
+  const columns = (rows[0] || []).length;
+  const hl = block.highlight;
+  const [rowLabel, colLabel] = block.labels || ["", ""];
+  const labelled = Boolean(rowLabel || colLabel);
+  const rowIndexed = labelled || block.row_index !== undefined;
+  const colIndexed = labelled || block.col_index !== undefined;
+  const [blockRows, blockColumns] = block.grid || [0, 0];
+  const rowBreak = separated(rows.length, blockRows);
+  const columnBreak = separated(columns, blockColumns);
+  const table = el("table", "tconv-matrix");
+  if (labelled) {
+    const axes = [rowLabel && `rows: ${rowLabel}`, colLabel && `columns: ${colLabel}`];
+    table.appendChild(el("caption", "tconv-axes", axes.filter(Boolean).join(" \u00b7 ")));
+  }
+  if (colIndexed) table.appendChild(headerRow(indexLabels(block.col_index, columns), rowIndexed));
+  const rowLabels = rowIndexed ? indexLabels(block.row_index, rows.length) : null;
+  rows.forEach((values, i) => {
+    const tr = el("tr");
+    if (rowBreak(i)) tr.classList.add("tconv-sep-row");
+    if (rowLabels) tr.appendChild(el("th", "tconv-index", rowLabels[i]));
+    values.forEach((v, j) => {
+      const td = cell(v, hl && hl[i][j], look);
+      if (columnBreak(j)) td.classList.add("tconv-sep-col");
+      tr.appendChild(td);
+    });
+    table.appendChild(tr);
+  });
+  return withLegend(table, block, look);
+}
+
+function drawVector(block, look) {
+  const values = block.values;
   const table = el("table", "tconv-matrix tconv-vector");
+  if (block.index !== undefined) table.appendChild(headerRow(indexLabels(block.index, values.length)));
+  const columnBreak = separated(values.length, (block.grid || [0])[0]);
   const tr = el("tr");
-  block.values.forEach((v, j) => tr.appendChild(cell("td", v, block.highlight && block.highlight[j])));
+  values.forEach((v, j) => {
+    const td = cell(v, block.highlight && block.highlight[j], look);
+    if (columnBreak(j)) td.classList.add("tconv-sep-col");
+    tr.appendChild(td);
+  });
   table.appendChild(tr);
-  return table;
+  return withLegend(table, block, look);
 }
 
 // Heat-map shade: blue for positive, red for negative values, stronger with |value|.
@@ -71,9 +140,10 @@ function heatColour(value, scale) {
 }
 
 // A 2D array as shaded cells, painted on one canvas: heat maps have hundreds of cells, and as
-// DOM nodes their layout alone would take most of a frame. The numbers stay in the page as
-// data-values (and in the cells' tooltip), highlighted cells get an orange frame.
-function drawHeatmap(block, colour) {
+// DOM nodes their layout alone would take most of a frame. The numbers are also in the canvas's
+// aria-label and in each cell's tooltip; highlighted cells get a frame in their class's colour
+// (nested frames for a cell in several classes).
+function drawHeatmap(block, look) {
   const rows = block.values;
   const columns = (rows[0] || []).length;
   const labels = rows.map((row) => row.map(format));
@@ -86,8 +156,6 @@ function drawHeatmap(block, colour) {
   canvas.height = Math.ceil(rows.length * ch * ratio) + 1;
   canvas.style.width = `${columns * cw}px`;
   canvas.style.height = `${rows.length * ch}px`;
-  canvas.dataset.values = JSON.stringify(rows);
-  if (block.highlight) canvas.dataset.highlight = JSON.stringify(block.highlight);
   canvas.setAttribute("role", "img");
   canvas.setAttribute("aria-label", `${rows.length} by ${columns} heat map: ` +
     labels.map((row) => row.join(" ")).join("; "));
@@ -97,7 +165,7 @@ function drawHeatmap(block, colour) {
   ctx.font = "11px monospace";
   ctx.textAlign = "center";
   ctx.textBaseline = "middle";
-  if (!colour) {
+  if (!look.text) {
     ctx.fillStyle = "#fff";
     ctx.fillRect(0, 0, columns * cw, rows.length * ch);
   }
@@ -107,13 +175,14 @@ function drawHeatmap(block, colour) {
     ctx.strokeStyle = "rgba(128, 128, 128, 0.45)";
     ctx.lineWidth = 0.5;
     ctx.strokeRect(j * cw + 0.25, i * ch + 0.25, cw, ch);
-    if (block.highlight && block.highlight[i][j]) {
-      ctx.strokeStyle = "#ffb000";
+    const code = block.highlight && block.highlight[i][j];
+    classesOf(code || 0).forEach((c, n) => {
+      ctx.strokeStyle = `rgb(${look.highlight[c % look.highlight.length]})`;
       ctx.lineWidth = 2;
-      ctx.strokeRect(j * cw + 1.5, i * ch + 1.5, cw - 3, ch - 3);
-    }
+      ctx.strokeRect(j * cw + 1.5 + 2 * n, i * ch + 1.5 + 2 * n, cw - 3 - 4 * n, ch - 3 - 4 * n);
+    });
     if (block.show_values) {
-      ctx.fillStyle = colour || "#222";
+      ctx.fillStyle = look.text || "#222";
       ctx.fillText(labels[i][j], j * cw + cw / 2, i * ch + ch / 2 + 0.5);
     }
   }));
@@ -121,16 +190,20 @@ function drawHeatmap(block, colour) {
     const j = Math.floor(event.offsetX / cw), i = Math.floor(event.offsetY / ch);
     canvas.title = i < rows.length && j < columns ? `[${i}, ${j}] = ${labels[i][j]}` : "";
   });
-  return canvas;
+  return withLegend(canvas, block, look);
 }
 
-// Line or stem plot with a zero axis, y range ticks, integer x ticks and a legend.
-function drawPlot(block) {
+// Line or stem plot with a zero axis, y ticks (marks and labels at the lowest value, 0 and the
+// highest), integer x ticks and a legend. `highlight` {name: 1} emphasises a whole series and
+// dims the others; {name: [i, ...]} rings single points.
+function drawPlot(block, look) {
   const names = Object.keys(block.series);
   const all = names.flatMap((n) => block.series[n]);
   const len = Math.max(1, ...names.map((n) => block.series[n].length));
   const lo = Math.min(0, ...all);
   const hi = Math.max(0, ...all);
+  const highlight = block.highlight || {};
+  const emphasised = names.filter((n) => highlight[n] === 1);
   const W = 420, H = 180, left = 40, right = 10, top = 10, bottom = 24;
   const x = (i) => left + (len === 1 ? (W - left - right) / 2 : (i * (W - left - right)) / (len - 1));
   const y = (v) => top + (1 - (v - lo) / (hi - lo || 1)) * (H - top - bottom);
@@ -138,30 +211,39 @@ function drawPlot(block) {
   svg.appendChild(svgEl("line", { x1: left, x2: W - right, y1: y(0), y2: y(0), class: "tconv-axis-line" }));
   svg.appendChild(svgEl("line", { x1: left, x2: left, y1: top, y2: H - bottom, class: "tconv-axis-line" }));
   for (const v of new Set([lo, 0, hi])) {
-    const label = svgEl("text", { x: left - 4, y: y(v) + 4, "text-anchor": "end", class: "tconv-tick" });
+    const tick = svgEl("g", { class: "tconv-ytick" });
+    tick.appendChild(svgEl("line", { x1: left - 3, x2: left, y1: y(v), y2: y(v), class: "tconv-axis-line" }));
+    const label = svgEl("text", { x: left - 5, y: y(v) + 4, "text-anchor": "end", class: "tconv-tick" });
     label.textContent = format(v);
-    svg.appendChild(label);
+    tick.appendChild(label);
+    svg.appendChild(tick);
   }
   const every = Math.ceil(len / 12);
   for (let i = 0; i < len; i += every) {
     const label = svgEl("text", { x: x(i), y: H - 6, "text-anchor": "middle", class: "tconv-tick" });
-    label.textContent = String(i);
+    label.textContent = format((block.index || 0) + i);
     svg.appendChild(label);
   }
   names.forEach((name, s) => {
     const colour = PALETTE[s % PALETTE.length];
     const values = block.series[name];
-    const group = svgEl("g", { stroke: colour, fill: colour });
-    if (block.style === "stem") {
-      const dx = names.length > 1 ? (s - (names.length - 1) / 2) * 3 : 0;  // side by side
-      values.forEach((v, i) => {
-        group.appendChild(svgEl("line", { x1: x(i) + dx, x2: x(i) + dx, y1: y(0), y2: y(v), "stroke-width": 2 }));
-        group.appendChild(svgEl("circle", { cx: x(i) + dx, cy: y(v), r: 3 }));
-      });
+    const group = svgEl("g", { stroke: colour, fill: colour, class: "tconv-series" });
+    group.dataset.series = name;
+    if (emphasised.length) group.classList.add(emphasised.includes(name) ? "tconv-series-hl" : "tconv-series-dim");
+    const dx = block.style === "stem" && names.length > 1 ? (s - (names.length - 1) / 2) * 3 : 0;
+    if (block.style === "stem") {  // series side by side
+      values.forEach((v, i) => group.appendChild(
+        svgEl("line", { x1: x(i) + dx, x2: x(i) + dx, y1: y(0), y2: y(v), "stroke-width": 2 })));
     } else {
       const points = values.map((v, i) => `${x(i)},${y(v)}`).join(" ");
       group.appendChild(svgEl("polyline", { points, fill: "none", "stroke-width": 2, "stroke-dasharray": s ? "5 3" : "none" }));
-      values.forEach((v, i) => group.appendChild(svgEl("circle", { cx: x(i), cy: y(v), r: 2.5 })));
+    }
+    values.forEach((v, i) => group.appendChild(
+      svgEl("circle", { cx: x(i) + dx, cy: y(v), r: block.style === "stem" ? 3 : 2.5, class: "tconv-point" })));
+    if (Array.isArray(highlight[name])) {
+      highlight[name].forEach((i) => group.appendChild(
+        svgEl("circle", { cx: x(i) + dx, cy: y(values[i]), r: 6, class: "tconv-point-hl",
+          stroke: `rgb(${look.highlight[0]})` })));
     }
     const title = svgEl("title");
     title.textContent = name;
@@ -182,6 +264,13 @@ function drawPlot(block) {
   return box;
 }
 
+// Blocks side by side on a line of their own; `items` are indices into the table's blocks.
+function drawRow(block, look) {
+  const line = el("div", "tconv-row");
+  block.items.forEach((i) => line.appendChild(drawBlock(look.blocks[i], look)));
+  return line;
+}
+
 const DRAW = {
   matrix: drawMatrix,
   vector: drawVector,
@@ -190,12 +279,13 @@ const DRAW = {
   text: (block) => el("div", "tconv-text", block.text),
 };
 
-function drawBlock(block, colour) {
+function drawBlock(block, look) {
+  if (block.kind === "row") return drawRow(block, look);
   const box = el("figure", `tconv-block tconv-${block.kind}-block`);
   if (block.key) box.dataset.key = block.key;
   if (block.title) box.appendChild(el("figcaption", "tconv-title", block.title));
   const draw = DRAW[block.kind] || ((b) => el("div", "tconv-text", `unknown block kind ${b.kind}`));
-  box.appendChild(draw(block, colour));
+  box.appendChild(draw(block, look));
   return box;
 }
 
@@ -203,6 +293,12 @@ function currentKey(model) {
   const parts = [];
   for (let i = 0; i < model.get("n_params"); i++) parts.push(String(model.get("v" + i)));
   return parts.join(",");
+}
+
+// Text of the caption blocks, row blocks included, for the screen-reader status line.
+function captions(blocks, all) {
+  return blocks.flatMap((b) => b.kind === "row" ? captions(b.items.map((i) => all[i]), all)
+    : b.kind === "text" ? [b.text] : []);
 }
 
 function render({ model, el: root }) {
@@ -222,11 +318,17 @@ function render({ model, el: root }) {
     const blocks = indices
       ? indices.map((i) => table.blocks[i])
       : [{ kind: "text", text: `no precomputed result for (${key})` }];
-    const captions = blocks.filter((b) => b.kind === "text").map((b) => b.text);
-    // Canvas text follows the page's text colour; a view not yet in the page (JupyterLab may
-    // render before attaching) has none, and its heat maps get a white ground and dark text.
-    const colour = (root.isConnected && getComputedStyle(root).color) || null;
-    return { nodes: blocks.map((b) => drawBlock(b, colour)), summary: captions.join(" ") };
+    const look = {
+      blocks: table.blocks,
+      highlight: model.get("highlight_colours"),  // "r, g, b" of each highlight class
+      // Canvas text follows the page's text colour; a view not yet in the page (JupyterLab may
+      // render before attaching) has none, and its heat maps get a white ground and dark text.
+      text: (root.isConnected && getComputedStyle(root).color) || null,
+    };
+    return {
+      nodes: blocks.map((b) => drawBlock(b, look)),
+      summary: captions(blocks, table.blocks).join(" "),
+    };
   };
   const redraw = () => {
     const key = currentKey(model);
@@ -234,8 +336,18 @@ function render({ model, el: root }) {
     const { nodes, summary } = drawn.get(key);
     body.replaceChildren(...nodes);
     status.textContent = summary;
+    root.dataset.setting = key;  // what is drawn now: tests wait for it
   };
-  for (let i = 0; i < 8; i++) model.on("change:v" + i, redraw);
+  // One trait per slider, v0 … v{n_params - 1} (Python makes as many as MAX_PARAMS allows).
+  let listening = 0;
+  const listen = () => {
+    for (; listening < model.get("n_params"); listening++) model.on(`change:v${listening}`, redraw);
+  };
+  listen();
+  model.on("change:n_params", () => {
+    listen();
+    redraw();
+  });
   model.on("change:table", () => {
     drawn = new Map();
     redraw();
