@@ -1,8 +1,10 @@
-"""The built book in a real browser: offline, error-free, math typeset, every slider alive.
+"""The built book in a real browser: offline, error-free, math typeset, every slider alive,
+and every explorer showing what its torch oracle computes.
 
 Each page listed in _toc.yml is opened once in Debian's chromium (see ``visit``); the tests
 below then check one property each of what that visit saw. Nothing here knows what a chapter
-contains: it finds the math and the ipywidgets sliders on the page and works on all of them.
+contains: it finds the math, the ipywidgets sliders and the explorers on the page and works on
+all of them (the explorers' expected numbers come from tests/book/oracles/).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from explorer_oracle import ExplorerChecks, check_page_explorers
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from site_browser import (
     WIDGET_CONTENT_JS,
@@ -24,6 +27,7 @@ from site_browser import (
     toc_pages,
     wait_for_widgets,
 )
+from view_reading import RECORD_CANVAS_TEXT_JS
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -58,6 +62,7 @@ class Visit:
     math_errors: list[str] = field(default_factory=list)
     mathjax_outputs: int = 0
     sliders: list[SliderCheck] = field(default_factory=list)
+    explorers: ExplorerChecks | None = None
 
 
 # The math Sphinx writes (span.math / div.math) that MathJax did not replace, and TeX errors.
@@ -105,10 +110,11 @@ def move_and_watch(page, handle) -> SliderCheck:
     return check
 
 
-def visit_page(browser, url: str) -> Visit:
+def visit_page(browser, url: str, page_path: str) -> Visit:
     visit = Visit()
     context = browser.new_context()
     block_other_hosts(context, visit.refused)
+    context.add_init_script(RECORD_CANVAS_TEXT_JS)  # so heat maps can be read as painted
     page = context.new_page()
     page.on("request", lambda request: visit.requests.append(request.url))
     page.on("websocket", lambda ws: visit.requests.append(ws.url))
@@ -125,6 +131,7 @@ def visit_page(browser, url: str) -> Visit:
         visit.math_errors = math["errors"]
         visit.mathjax_outputs = math["outputs"]
         visit.sliders = [move_and_watch(page, handle) for handle in slider_handles(page)]
+        visit.explorers = check_page_explorers(page, Path(page_path).stem, REDRAW_TIMEOUT_MS)
         page.wait_for_timeout(200)  # let late requests and errors from the last redraw arrive
     finally:
         context.close()
@@ -139,7 +146,7 @@ def visits(built_site, site_url, chromium):
     def get(page_path: str) -> Visit:
         if page_path not in seen:
             assert (built_site / page_path).is_file(), f"{page_path} is in _toc.yml but not built"
-            seen[page_path] = visit_page(chromium, site_url + page_path)
+            seen[page_path] = visit_page(chromium, site_url + page_path, page_path)
         return seen[page_path]
 
     return get
@@ -185,3 +192,10 @@ def test_every_slider_moves_with_the_keyboard_and_changes_the_widget(visits, pag
     dead = [f"{s.label} ({s.value_before} -> {s.value_after})"
             for s in visit.sliders if not s.content_changed]
     assert not dead, f"{page_path}: moving these sliders changed nothing the widget shows: {dead}"
+
+
+@pytest.mark.parametrize("page_path", PAGES)
+def test_every_explorer_shows_what_its_torch_oracle_computes(visits, page_path):
+    checks = visits(page_path).explorers
+    if checks.failures:  # one line per explorer, setting and block, with the largest difference
+        pytest.fail(f"{page_path}:\n" + "\n".join(checks.failures), pytrace=False)
