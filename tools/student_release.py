@@ -11,7 +11,9 @@ file can only leak by being added here on purpose:
 - ``exercises/``: the nbgrader release as committed, its links to chapters retargeted at the
   chapters' ``.ipynb`` (Markdown cells only);
 - ``binder/``, ``tconv/`` and ``pyproject.toml``: the environment, and the helper package that
-  Binder installs and Colab's first cell installs from this repo with pip;
+  Binder installs and Colab's first cell installs from this repo with pip (runtime code only:
+  the book's Sphinx extensions live in ``_ext/``, and the release refuses a tconv module that
+  imports a build tool);
 - ``docs/``: the built site, ready for GitHub Pages ("deploy from branch", folder /docs).
 
 It never copies ``solutions/``, ``autograder/``, ``tests/``, ``nbgrader_config.py`` or a
@@ -21,6 +23,7 @@ gradebook, and it refuses to finish if an nbgrader solution or hidden-test marke
 from __future__ import annotations
 
 import argparse
+import ast
 import fnmatch
 import re
 import shutil
@@ -41,6 +44,8 @@ DEBRIS = (
 IGNORED = shutil.ignore_patterns(*DEBRIS)
 # nbgrader's delimiters; a release with one of them in it still holds an answer.
 ANSWER_MARKERS = (b"BEGIN SOLUTION", b"END SOLUTION", b"BEGIN HIDDEN TESTS", b"END HIDDEN TESTS")
+# The book's build tools: students' environments (Binder, Colab) do not have them.
+BUILD_ONLY_PACKAGES = {"sphinx", "jupyter_book", "sphinx_external_toc", "sphinx_book_theme"}
 # A Markdown link to a local .md file (the site resolves it to the chapter's page).
 MD_LINK = re.compile(r"(\]\()([^)\s#:]+)\.md(?=[#)])")
 
@@ -105,6 +110,20 @@ def files_with_answer_markers(root: Path) -> list[Path]:
     ]
 
 
+def build_only_modules(package: Path) -> list[Path]:
+    """Modules of ``package`` that import a build tool: build code, which belongs in _ext/."""
+    def imports(path: Path) -> set[str]:
+        names = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names.update(alias.name.partition(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                names.add(node.module.partition(".")[0])
+        return names
+
+    return [path for path in sorted(package.rglob("*.py")) if imports(path) & BUILD_ONLY_PACKAGES]
+
+
 def build_release(site: Path, out: Path) -> Path:
     if out.exists():
         shutil.rmtree(out)
@@ -125,6 +144,9 @@ def build_release(site: Path, out: Path) -> Path:
     leaks = files_with_answer_markers(out)
     if leaks:
         raise SystemExit(f"nbgrader answer markers in the student release: {leaks}")
+    build_code = build_only_modules(out / "tconv")
+    if build_code:
+        raise SystemExit(f"build-only code in the released tconv (move it to _ext/): {build_code}")
     return out
 
 

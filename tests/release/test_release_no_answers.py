@@ -16,7 +16,7 @@ import zipfile
 import nbformat
 import pytest
 from leak_scan import leaks_in_file, leaks_in_tree, secrets_in, split_cell
-from release_helpers import REPO
+from release_helpers import REPO, student_release_tool
 
 pytestmark = pytest.mark.slow
 FORBIDDEN_IN_RELEASE = ["solutions", "autograder", "tests", "nbgrader_config.py", "gradebook.db",
@@ -41,6 +41,17 @@ def test_release_has_the_student_files_and_nothing_of_the_instructors(student_re
     instructor_files = {"gradebook.db", "nbgrader_config.py"}
     leftovers = [p for p in student_release.rglob("*") if p.name in instructor_files]
     assert not leftovers, leftovers
+
+
+def test_released_helper_package_is_runtime_code_only(student_release, tmp_path):
+    assert not student_release_tool.build_only_modules(student_release / "tconv")
+    assert not list((student_release / "tconv").glob("sphinx_*.py"))
+    planted = tmp_path / "tconv"
+    planted.mkdir()
+    (planted / "ok.py").write_text("import numpy\ntry:\n    from myst_nb import glue\n"
+                                   "except ImportError:\n    pass\n")
+    (planted / "ext.py").write_text("def setup(app):\n    from sphinx.util import logging\n")
+    assert student_release_tool.build_only_modules(planted) == [planted / "ext.py"]
 
 
 def test_student_release_holds_no_answers(student_release, secrets):
