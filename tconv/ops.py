@@ -39,6 +39,12 @@ __all__ = [
     "resize_conv2d",
     "flipped_padding",
     "flipped_conv_matrix",
+    "phase_sums",
+    "phase_kernels",
+    "stacked_kernel",
+    "resize_conv_kernel",
+    "bilinear_kernel",
+    "pixel_shuffle",
 ]
 
 
@@ -355,3 +361,94 @@ def flipped_conv_matrix(kernel, n: int, padding: int = 0, dilation: int = 1) -> 
     kernel = np.asarray(kernel, dtype=float)
     return conv_matrix(kernel[::-1], n, 1, flipped_padding(kernel.size, padding, dilation),
                        dilation)
+
+
+# --- Chapter 8: upsampling in practice (phases, stacked layers, resize-conv, sub-pixel) ------
+
+
+def phase_sums(kernel, stride: int) -> np.ndarray:
+    """``out[φ] = kernel[φ::s].sum()`` along every axis: the sum of each phase's taps.
+
+    Output ``o`` of a stride-``s`` transposed convolution (padding 0) receives tap ``j`` of
+    input ``i`` when ``o = i*s + j``, so only the taps with ``j ≡ o (mod s)`` reach it. A constant
+    input of 1 therefore gives these sums, repeating with period ``s``, away from the borders:
+    equal sums, a flat output; unequal sums, stripes (1D) or a checkerboard (2D). The all-ones
+    kernel's phase sums are the overlap counts.
+    """
+    kernel = np.asarray(kernel, dtype=float)
+    sums = np.zeros((stride,) * kernel.ndim)
+    for phase in np.ndindex(*sums.shape):
+        sums[phase] = kernel[tuple(slice(p, None, stride) for p in phase)].sum()
+    return sums
+
+
+def phase_kernels(kernel, stride: int) -> np.ndarray:
+    """The sub-kernel of every phase, ``kernel[φ::s]`` along every axis, zero-padded to ⌈k/s⌉.
+
+    Shape ``(s,) * ndim + (⌈k/s⌉,) * ndim``. Phase ``φ`` of a stride-``s`` transposed
+    convolution is a stride-1 one with its sub-kernel; sub-pixel convolution (PixelShuffle)
+    learns these ``s**ndim`` kernels independently.
+    """
+    kernel = np.asarray(kernel, dtype=float)
+    taps = -(-max(kernel.shape, default=1) // stride)
+    padded = np.zeros((taps * stride,) * kernel.ndim)
+    padded[tuple(slice(0, k) for k in kernel.shape)] = kernel
+    out = np.zeros((stride,) * kernel.ndim + (taps,) * kernel.ndim)
+    for phase in np.ndindex(*(stride,) * kernel.ndim):
+        out[phase] = padded[tuple(slice(p, None, stride) for p in phase)]
+    return out
+
+
+def stacked_kernel(kernels, stride: int) -> np.ndarray:
+    """The one kernel of several stride-``s`` transposed convolutions (padding 0) in a row.
+
+    A stride-``s`` transposed convolution is zero insertion then a full convolution with the
+    kernel, and zero insertion commutes with convolution, so ``L`` layers are one transposed
+    convolution with stride ``s**L`` whose kernel is each earlier kernel dilated by the
+    stride of the layers after it, all convolved together.
+    """
+    combined = np.ones(1)
+    for kernel in kernels:
+        combined = np.convolve(insert_zeros(combined, stride), np.asarray(kernel, dtype=float))
+    return combined
+
+
+def resize_conv_kernel(kernel, scale: int) -> np.ndarray:
+    """The transposed-convolution kernel of a resize-convolution: flip(κ) ∗ ones(s), every axis.
+
+    Nearest upsampling by ``s`` followed by a stride-1 convolution with ``kernel`` and padding
+    ``p`` equals a stride-``s`` transposed convolution with this kernel and padding
+    ``k - 1 - p`` per axis (for ``p <= k - 1``). Each of its phase sums is ``kernel.sum()``.
+    """
+    combined = np.flip(np.asarray(kernel, dtype=float))
+    for axis in range(combined.ndim):
+        combined = np.apply_along_axis(np.convolve, axis, combined, np.ones(scale))
+    return combined
+
+
+def bilinear_kernel(scale: int, ndim: int = 1) -> np.ndarray:
+    """FCN's bilinear upsampling kernel for factor ``s``: a triangle of ``2s - s % 2`` taps.
+
+    Tap ``j`` is ``1 - |j - (k-1)/2| / s`` (the outer product of that triangle in 2D). In a
+    stride-``s`` transposed convolution with padding ``s // 2`` it interpolates linearly
+    between neighbouring inputs, like ``F.interpolate(..., align_corners=False)`` except in
+    the outer ``s // 2`` outputs, where torch repeats the edge instead of reading a zero.
+    """
+    k = 2 * scale - scale % 2
+    taps = 1 - np.abs(np.arange(k) - (k - 1) / 2) / scale
+    kernel = np.ones(())
+    for _ in range(ndim):
+        kernel = np.multiply.outer(kernel, taps)
+    return kernel
+
+
+def pixel_shuffle(x, scale: int) -> np.ndarray:
+    """``F.pixel_shuffle`` for one image: ``(C·s², h, w) -> (C, h·s, w·s)``.
+
+    Channel ``c·s² + i·s + j`` becomes the pixels ``(r·s + i, q·s + j)`` of channel ``c``:
+    each group of ``s²`` channels fills the ``s × s`` phases of one output channel.
+    """
+    x = np.asarray(x, dtype=float)
+    channels, h, w = x.shape
+    out = x.reshape(channels // scale**2, scale, scale, h, w).transpose(0, 3, 1, 4, 2)
+    return out.reshape(channels // scale**2, h * scale, w * scale)
