@@ -94,6 +94,7 @@ def test_resize_conv_overlap_is_uniform_in_the_interior(n, k, scale):
 # --- Chapter 8's phase, stacking, resize-conv, bilinear and sub-pixel helpers ---------------
 
 KERNEL_TAPS = st.floats(-3, 3, allow_nan=False, width=32)
+IDENTITY_ATOL = 1e-12  # the resize-conv identity is exact; only rounding may differ
 
 
 def kernel_of(draw, shape) -> np.ndarray:
@@ -176,6 +177,7 @@ def test_resize_convolution_is_a_transposed_convolution(data, ndim, k, s, n):
     transposed = conv_t(t(a), t(ops.resize_conv_kernel(kernel, s)), stride=s,
                         padding=k - 1 - padding)
     close(transposed[0, 0], resized[0, 0], "resize-conv as a transposed conv")
+    assert (transposed - resized).abs().max().item() <= IDENTITY_ATOL  # what the chapter says
 
 
 @settings(max_examples=100, deadline=None)
