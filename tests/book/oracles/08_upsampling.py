@@ -49,8 +49,11 @@ def checkerboard(k=3, s=2):
     n = two_periods(k, s)
     transposed = F.conv_transpose2d(ones(n, n), ones(k, k), stride=s)
     nearest = F.interpolate(ones(n, n), scale_factor=s, mode="nearest")
+    line = F.interpolate(ones(n), scale_factor=s, mode="nearest")
     return {"transposed": image(transposed),
-            "resize": image(F.conv2d(nearest, ones(k, k), padding=k - 1))}
+            "resize": image(F.conv2d(nearest, ones(k, k), padding=k - 1)),
+            "profiles": {"transposed conv": image(F.conv_transpose1d(ones(n), ones(k), stride=s)),
+                         "resize-conv": image(F.conv1d(line, ones(k), padding=k - 1))}}
 
 
 # --- ch08-stacked-layers ----------------------------------------------------------------------
