@@ -39,12 +39,6 @@ __all__ = [
     "resize_conv2d",
     "flipped_padding",
     "flipped_conv_matrix",
-    "phase_sums",
-    "phase_kernels",
-    "stacked_kernel",
-    "resize_conv_kernel",
-    "bilinear_kernel",
-    "pixel_shuffle",
 ]
 
 
@@ -364,6 +358,15 @@ def flipped_conv_matrix(kernel, n: int, padding: int = 0, dilation: int = 1) -> 
 
 
 # --- Chapter 8: upsampling in practice (phases, stacked layers, resize-conv, sub-pixel) ------
+
+__all__ += [
+    "phase_sums",
+    "phase_kernels",
+    "stacked_kernel",
+    "resize_conv_kernel",
+    "bilinear_kernel",
+    "pixel_shuffle",
+]
 
 
 def phase_sums(kernel, stride: int) -> np.ndarray:
