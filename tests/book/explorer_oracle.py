@@ -102,7 +102,8 @@ SLIDERS_JS = """
     min: Number(handle.getAttribute('aria-valuemin')),
     max: Number(handle.getAttribute('aria-valuemax')),
     value: Number(handle.getAttribute('aria-valuenow')),
-    shown: readout ? readout.textContent.trim() : null,
+    // The readout writes a negative value with U+2212 (−1); compare it as the number's text.
+    shown: readout ? readout.textContent.trim().replace('\\u2212', '-') : null,
   };
 })
 """
