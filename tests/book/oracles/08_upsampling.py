@@ -77,7 +77,8 @@ def stacked_layers(layers=1, k=3):
     start = taps - 1 + ((n - 1) * stride - taps + 2 - WINDOW) // 2
     out = image(stack(ones(n, n), k, layers))
     return {"phase_sums": phase_sums(combined, stride),
-            "window": out[start : start + WINDOW, start : start + WINDOW]}
+            "window": out[start : start + WINDOW, start : start + WINDOW],
+            "caption": f"one transposed convolution with stride {stride} and a {taps}-tap kernel"}
 
 
 # --- ch08-gradient-checkerboard ---------------------------------------------------------------
@@ -117,7 +118,9 @@ def resize_identity(k0=1, k1=2, k2=-1, p=1):
             "resize_conv": out,
             "g": image(g),
             "transposed": out,  # the identity: the transposed convolution shows the same
-            "matrix": np.stack(columns, axis=1)}
+            "matrix": np.stack(columns, axis=1),
+            "caption": f"both Σκ = {sum(kernel)}",
+            "difference": "Largest |difference|: 0.0e+00"}  # integers: exactly equal
 
 
 # --- ch08-bilinear-init -----------------------------------------------------------------------
@@ -168,7 +171,8 @@ def pixel_shuffle(k=3, s=2, icnr=0):
             "phase_sums": phase_sums(kernel, s),
             "shuffled": image(F.conv_transpose2d(tensor(LECTURE_INPUT), kernel[None, None],
                                                  stride=s)),
-            "constant": image(F.conv_transpose2d(ones(n, n), kernel[None, None], stride=s))}
+            "constant": image(F.conv_transpose2d(ones(n, n), kernel[None, None], stride=s)),
+            "caption": "from F.conv_transpose2d: 0.0e+00"}  # integers: exactly equal
 
 
 ORACLES = [
