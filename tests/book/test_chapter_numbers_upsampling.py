@@ -84,7 +84,9 @@ def test_tiny_decoders_and_fcn_shapes(page_text):
             assert other(torch.zeros(1, 16, 4, 4)).shape == x.shape
     assert " → ".join(f"{s}×{s}" for s in sizes) in page_text
     assert shape_text(x.shape) in page_text
-    for model, phrase in [(decoder, "decoder has {} weights"), (resize, "decoder has {} :"),
+    assert f"latent to a {x.shape[-2]} × {x.shape[-1]} RGB image" in page_text
+    for model, phrase in [(decoder, "decoder has {} parameters (weights and biases)"),
+                          (resize, "decoder has {} :"),
                           (sub_pixel, "sub-pixel decoder has {} ,")]:
         assert phrase.format(sum(p.numel() for p in model.parameters())) in page_text
     with torch.no_grad():
@@ -94,6 +96,8 @@ def test_tiny_decoders_and_fcn_shapes(page_text):
         )(torch.zeros(1, 3, 32, 32))
     assert f"class scores {shape_text(fcn_scores.shape)}" in page_text
     assert f"shrinks to {shape_text((1, 16, 8, 8))}" in page_text
+    labels = fcn_scores.argmax(dim=1)
+    assert f"one label per pixel, {shape_text(labels.shape)} ." in page_text
 
 
 def test_unpooling_then_stride_one_is_a_strided_transposed_convolution(page_text):
@@ -247,3 +251,77 @@ def test_sub_pixel_numbers(page_text):
     assert torch.allclose(F.pixel_shuffle(F.conv2d(x, weight, padding=1), 2),
                           F.conv_transpose2d(x, tconv, stride=2, padding=2), atol=1e-12)
     assert "ConvTranspose2d with kernel 6 and padding 2 , weight for weight" in page_text
+
+
+def test_checkerboard_interiors_in_prose(page_text):
+    """The k = 3 and k = 4 (s = 2) interiors the prose quotes, and the k = 3 counts the stacked
+    question starts from, each inside the phrase that carries it."""
+    def interior(k, ndim):
+        n = -(-(k - 1) // 2) + 3
+        conv_t = F.conv_transpose1d if ndim == 1 else F.conv_transpose2d
+        out = conv_t(ones(*(n,) * ndim), ones(*(k,) * ndim), stride=2)[0, 0]
+        inside = (slice(k - 1, (n - 1) * 2 + 1),) * ndim
+        return np.unique(out[inside].numpy())
+
+    k3_1d = listed(interior(3, 1), " and ")
+    assert f"the 1D profile alternates between {k3_1d} in the interior" in page_text
+    assert f"so the 2D map takes the values {listed(interior(3, 2))} : a checkerboard" \
+        in page_text
+    assert f"With \\(k = 4\\) , \\(s = 2\\) the interior is {listed(interior(4, 2))} everywhere" \
+        in page_text
+    assert f"whose interior alternates between the counts {k3_1d} ." in page_text
+    assert "one layer with stride \\(2^2 =\\) 4 , so the interior repeats every 4 outputs" \
+        in page_text
+
+
+def test_resize_convolutions_are_flat_inside(page_text):
+    """Nearest and bilinear resize-convolutions of a constant image: no spread away from the
+    border, whatever the kernel (the chapter's seed-1 kernel here)."""
+    torch.manual_seed(1)
+    weight = torch.randn(1, 1, 3, 3, dtype=DTYPE)
+    spreads = []
+    for mode in ("nearest", "bilinear"):
+        up = F.interpolate(ones(8, 8), scale_factor=2, mode=mode)
+        inner = F.conv2d(up, weight, padding=1)[0, 0, 2:-2, 2:-2]
+        spreads.append((inner.max() - inner.min()).item())
+    assert max(spreads) < 1e-12
+    assert "give a flat interior (spread 0 and 0 )" in page_text
+
+
+def test_resize_identity_inputs_are_the_ammi_example(page_text):
+    """AMMI 9.1's transposed-convolution example: 2 3 0 -1 with kernel 1 2 -1 gives
+    2 7 4 -4 -2 1 (the lecture's numbers, recomputed), and the chapter quotes its a and κ."""
+    a, kernel = [2.0, 3, 0, -1], [1.0, 2, -1]
+    lecture = F.conv_transpose1d(torch.tensor([[a]], dtype=DTYPE),
+                                 torch.tensor([[kernel]], dtype=DTYPE))[0, 0]
+    assert ops.as_text(lecture) == "2 7 4 -4 -2 1"
+    assert f"( \\(a\\) = {ops.as_text(a)} , \\(\\kappa\\) = {ops.as_text(kernel)} )" in page_text
+    assert f"(both \\(\\sum_j \\kappa_j =\\) {ops.as_text(sum(kernel))} )" in page_text
+
+
+def test_bilinear_question_numbers(page_text):
+    def triangle(s):
+        k = 2 * s - s % 2
+        return 1 - (torch.arange(k, dtype=DTYPE) - (k - 1) / 2).abs() / s
+
+    assert f"(for \\(s = 3\\) it is {', '.join(f'{v:.3g}' for v in triangle(3).tolist())} )" \
+        in page_text
+    sums = [triangle(2)[i::2].sum().item() for i in range(2)]  # per axis: the kernel is separable
+    kernel = torch.outer(triangle(2), triangle(2))
+    out = F.conv_transpose2d(ones(4, 4), kernel[None, None], stride=2, padding=1)[0, 0]
+    interpolated = F.interpolate(ones(4, 4), scale_factor=2, mode="bilinear",
+                                 align_corners=False)[0, 0]
+    assert (f"The phase sums are {listed(sums, ' and ')} , so the "
+            f"{out.shape[0]} × {out.shape[1]} output is "
+            f"{listed(np.unique(out[1:-1, 1:-1].numpy()))} everywhere inside") in page_text
+    assert f"F.interpolate would give {listed(np.unique(interpolated.numpy()))} there too" \
+        in page_text
+
+
+def test_sub_pixel_question_and_agreement(page_text):
+    kernel = torch.ones(3, 3, dtype=DTYPE)
+    split = [kernel[i::2, 0].numel() for i in range(2)]
+    assert f"taps ( {listed(split, ' and ')} ), so the phase kernels" in page_text
+    assert f"(zero-padded to {max(split)}×{max(split)} for one Conv2d )" in page_text
+    shown = re.search(r"Both agree to (\S+) and (\S+) :", page_text)
+    assert shown and max(float(shown.group(1)), float(shown.group(2))) < 1e-12
