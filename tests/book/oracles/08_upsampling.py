@@ -35,6 +35,16 @@ def two_periods(k: int, s: int) -> int:
     return -(-(k - 1) // s) + 3
 
 
+def number(value: float) -> str:
+    """A number as the captions print it: integers without a decimal point."""
+    value = round(float(value), 6)
+    return str(int(value)) if value == int(value) else f"{value:g}"
+
+
+def listed(values) -> str:
+    return ", ".join(number(v) for v in values)
+
+
 def phase_sums(kernel: torch.Tensor, s: int) -> np.ndarray:
     """kernel[i::s, j::s].sum() for every phase (i, j), or kernel[i::s].sum() in 1D."""
     if kernel.ndim == 1:
@@ -50,7 +60,13 @@ def checkerboard(k=3, s=2):
     transposed = F.conv_transpose2d(ones(n, n), ones(k, k), stride=s)
     nearest = F.interpolate(ones(n, n), scale_factor=s, mode="nearest")
     line = F.interpolate(ones(n), scale_factor=s, mode="nearest")
-    return {"transposed": image(transposed),
+    inside = slice(k - 1, (n - 1) * s + 1)  # outputs every input reaches
+    interior = np.unique(image(transposed)[inside, inside])
+    verdict = "uneven: a checkerboard" if interior.size > 1 else "even: no checkerboard"
+    taps = [torch.ones(k)[phase::s].numel() for phase in range(s)]
+    return {"caption": f"have {listed(taps)} taps. Transposed conv interior counts "
+                       f"{{{listed(interior)}}}, {verdict}",
+            "transposed": image(transposed),
             "resize": image(F.conv2d(nearest, ones(k, k), padding=k - 1)),
             "profiles": {"transposed conv": image(F.conv_transpose1d(ones(n), ones(k), stride=s)),
                          "resize-conv": image(F.conv1d(line, ones(k), padding=k - 1))}}
@@ -76,9 +92,17 @@ def stacked_layers(layers=1, k=3):
         n += 1
     start = taps - 1 + ((n - 1) * stride - taps + 2 - WINDOW) // 2
     out = image(stack(ones(n, n), k, layers))
+    profile = image(stack(ones(n), k, layers))
+    interior = profile[taps - 1 : (n - 1) * stride + 1]
+    contrast = (f"brightest / darkest = {number(interior.max() / interior.min())} in 1D, "
+                f"{number((interior.max() / interior.min()) ** 2)} in 2D"
+                if interior.min() > 0 else "some outputs get nothing at all")
     return {"phase_sums": phase_sums(combined, stride),
+            "profile": profile,
             "window": out[start : start + WINDOW, start : start + WINDOW],
-            "caption": f"one transposed convolution with stride {stride} and a {taps}-tap kernel"}
+            "caption": f"one transposed convolution with stride {stride} and a {taps}-tap kernel. "
+                       f"Input {n}: the interior repeats every {stride} outputs with the values "
+                       f"{{{listed(np.unique(interior))}}}; {contrast}."}
 
 
 # --- ch08-gradient-checkerboard ---------------------------------------------------------------
@@ -92,7 +116,11 @@ def input_grad(kernel: np.ndarray, s: int, p: int) -> np.ndarray:
 
 def gradient_checkerboard(k=3, s=2, p=1):
     kernel = np.random.default_rng(k).integers(-1, 4, size=(k, k))
-    return {"grad_ones": input_grad(np.ones((k, k)), s, p),
+    m = F.conv2d(ones(8, 8), ones(k, k), stride=s, padding=p).shape[-1]
+    lost = 8 - F.conv_transpose2d(ones(m, m), ones(k, k), stride=s, padding=p).shape[-1]
+    return {"caption": f"8×8 → {m}×{m}. ℓ = Σ y, so g = ∂ℓ/∂y is all ones and ∂ℓ/∂x = "
+                       f"conv_transpose2d(g, κ, stride={s}, padding={p}, output_padding={lost})",
+            "grad_ones": input_grad(np.ones((k, k)), s, p),
             "grad_kernel": input_grad(kernel, s, p),
             "kernel": kernel,
             "phase_sums": phase_sums(torch.as_tensor(kernel, dtype=DTYPE), s)}
@@ -119,7 +147,9 @@ def resize_identity(k0=1, k1=2, k2=-1, p=1):
             "g": image(g),
             "transposed": out,  # the identity: the transposed convolution shows the same
             "matrix": np.stack(columns, axis=1),
-            "caption": f"both Σκ = {sum(kernel)}",
+            "caption": f"padding 3 − 1 − p = {3 - 1 - p}. Phase sums κ̃₀ + κ̃₂ = "
+                       f"{number(g[0, 0, 0::2].sum())}, κ̃₁ + κ̃₃ = {number(g[0, 0, 1::2].sum())}, "
+                       f"both Σκ = {sum(kernel)}",
             "difference": "Largest |difference|: 0.0e+00"}  # integers: exactly equal
 
 
@@ -137,8 +167,13 @@ def bilinear_init(s=2, drift=0):
     def upsample(x):
         return image(F.conv_transpose2d(x, kernel[None, None], stride=s, padding=s // 2))
 
-    return {"kernel": kernel.numpy(),
-            "phase_sums": phase_sums(kernel, s),
+    sums = phase_sums(kernel, s)
+    verdict = ("all 1: flat inside" if np.allclose(sums, 1)
+               else f"spread {np.ptp(sums):.3f}: a checkerboard")
+    return {"caption": f"stride {s}, padding {s // 2}, ε = {0.05 * drift:.2f}. "
+                       f"Phase sums {verdict}",
+            "kernel": kernel.numpy(),
+            "phase_sums": sums,
             "constant": upsample(ones(4, 4)),
             "upsampled": upsample(tensor(POOLING_EXAMPLE)),
             "interpolate": image(F.interpolate(tensor(POOLING_EXAMPLE), scale_factor=s,
