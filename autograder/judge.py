@@ -20,6 +20,9 @@ from autograder.sandbox import Layout, Limits, Sandbox, SandboxGone, SandboxTime
 
 STARTUP_SECONDS = 30.0
 MAX_LISTED_INCIDENTS = 5
+# Cell errors are listed in the results and the feedback page: thousands of raising cells must
+# not make either megabytes long.
+MAX_LISTED_CELL_ERRORS = 20
 
 
 @dataclass
@@ -238,13 +241,12 @@ def _one_sandbox_pass(layout, slot, run, source, cases) -> None:
             raise Restart(f"the process ended unexpectedly ({gone.reason})", "crash") from None
 
 
-def _summarised(incidents: list[str]) -> list[str]:
-    """The first few incidents and a count: a notebook of thousands of crashing cells must
-    not put hundreds of KB into one grades.csv cell."""
-    if len(incidents) <= MAX_LISTED_INCIDENTS:
-        return incidents
-    hidden = len(incidents) - MAX_LISTED_INCIDENTS
-    return [*incidents[:MAX_LISTED_INCIDENTS], f"and {hidden} more incidents"]
+def _summarised(items: list[str], limit: int, what: str) -> list[str]:
+    """The first few items and a count: a notebook of thousands of crashing cells must not put
+    hundreds of KB into one grades.csv cell, nor its raising cells into the feedback page."""
+    if len(items) <= limit:
+        return items
+    return [*items[:limit], f"and {len(items) - limit} more {what}"]
 
 
 def _status(run: Run, out_of_time: bool) -> str:
@@ -285,7 +287,8 @@ def grade_notebook(
         )
     cells = [run.results[g] for g in source.tests]
     score = sum(c.score for c in cells)
-    messages = _summarised([m for _, m in run.incidents])
+    messages = _summarised([m for _, m in run.incidents], MAX_LISTED_INCIDENTS, "incidents")
+    cell_errors = [run.cell_errors[i] for i in sorted(run.cell_errors)]
     if out_of_time:
         messages.append(f"time limit of {limits.submission_seconds:g} s for the submission ran out")
     notes = [f"ignored IPython magic or shell command: {m}" for m in run.ignored_magics]
@@ -296,6 +299,6 @@ def grade_notebook(
         score,
         source.max_score,
         cells,
-        [run.cell_errors[i] for i in sorted(run.cell_errors)],
+        _summarised(cell_errors, MAX_LISTED_CELL_ERRORS, "cells raised errors"),
         notes,
     )

@@ -13,6 +13,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from autograder.untrusted import clean_strings, clean_text, spreadsheet_cell
+
 STATUSES = (
     "graded",
     "partial_timeout",
@@ -56,18 +58,22 @@ class StudentResult:
 
     def csv_row(self) -> dict:
         return {
-            "student_id": self.student_id,
-            "assignment": self.assignment,
+            "student_id": spreadsheet_cell(self.student_id),
+            "assignment": spreadsheet_cell(self.assignment),
             "score": f"{self.score:g}",
             "max_score": f"{self.max_score:g}",
             "status": self.status,
-            "message": self.message,
+            "message": spreadsheet_cell(self.message),
         }
 
 
 def combine(
     student_id: str, assignment: str, max_score: float, notebooks: list[dict]
 ) -> StudentResult:
+    """One student's result from their notebooks' results. Every string in it (the student's
+    own error texts and names among them) is cleaned and bounded here, once, so whatever is
+    stored later (JSON, CSV, HTML) can be written."""
+    notebooks = clean_strings(notebooks)
     status = max((nb["status"] for nb in notebooks), key=SEVERITY.index)
     many = len(notebooks) > 1
     messages = [
@@ -82,15 +88,17 @@ def combine(
         messages = [f"failed: {', '.join(failed)}" if failed else "all tests passed"]
     score = sum(nb["score"] for nb in notebooks)
     return StudentResult(
-        student_id, assignment, score, max_score, status, "; ".join(messages), notebooks
+        student_id, assignment, score, max_score, status, clean_text("; ".join(messages)), notebooks
     )
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Write-then-rename with fsync: a reader sees the old file or the new one, never half."""
+    """Write-then-rename with fsync: a reader sees the old file or the new one, never half.
+    Text is cleaned where it comes in (``autograder.untrusted``); a character that still
+    cannot be encoded becomes "?" rather than ending the batch."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    with open(tmp, "w", encoding="utf-8") as fh:
+    with open(tmp, "w", encoding="utf-8", errors="replace") as fh:
         fh.write(text)
         fh.flush()
         os.fsync(fh.fileno())
@@ -123,7 +131,11 @@ def load_result(
 
 def write_grades_csv(out: Path, results: list[StudentResult]) -> None:
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    # Every field quoted: a spreadsheet that splits on ";" (or anything else) keeps each
+    # message one cell, so only a cell's first character can make it a formula.
+    writer = csv.DictWriter(
+        buffer, fieldnames=CSV_COLUMNS, lineterminator="\n", quoting=csv.QUOTE_ALL
+    )
     writer.writeheader()
     for result in sorted(results, key=lambda r: r.student_id):
         writer.writerow(result.csv_row())
