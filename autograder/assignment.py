@@ -6,11 +6,12 @@ notebooks, never from a hard-coded list, so the same code grades any number of n
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 from nbgrader.coursedir import CourseDirectory
+from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
 
@@ -39,6 +40,8 @@ class Assignment:
     course_id: str
     notebooks: tuple[SourceNotebook, ...]
     autograded_pattern: str  # nbgrader's autograded folder, with NUL standing for the student
+    # The course's nbgrader config, for nbgrader steps run as nbgrader runs them (late penalty).
+    config: Config = field(default_factory=Config, compare=False, repr=False)
 
     def autograded_folder(self, student_id: str) -> Path:
         return Path(self.autograded_pattern.replace("\0", student_id))
@@ -89,5 +92,11 @@ def load_assignment(name: str, root: Path) -> Assignment:
         raise AssignmentError(f"assignment {name!r} has no autograded test cells")
     autograded = coursedir.format_path(coursedir.autograded_directory, "\0", name)
     return Assignment(
-        name, Path(coursedir.root), coursedir.db_url, coursedir.course_id, notebooks, autograded
+        name,
+        Path(coursedir.root),
+        coursedir.db_url,
+        coursedir.course_id,
+        notebooks,
+        autograded,
+        config,
     )

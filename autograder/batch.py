@@ -17,6 +17,7 @@ from tqdm import tqdm
 from autograder.assignment import Assignment, SourceNotebook
 from autograder.autograded import write_autograded
 from autograder.cases import build_cases
+from autograder.class_zip import unpack_zip
 from autograder.feedback import write_feedback
 from autograder.gradebook import open_gradebook, record
 from autograder.judge import CellResult, NotebookResult, grade_notebook
@@ -26,11 +27,10 @@ from autograder.slots import lease_slot
 from autograder.submissions import (
     InvalidNotebook,
     Student,
+    SymlinkInSubmission,
     find_notebook,
     list_students,
     read_notebook,
-    read_timestamp,
-    unpack_zip,
 )
 
 
@@ -54,7 +54,11 @@ def grade_student(
     deadline = time.monotonic() + limits.submission_seconds
     notebooks, parsed = [], {}
     for source in assignment.notebooks:
-        path = find_notebook(student.folder, assignment.name, source.name)
+        try:
+            path = find_notebook(student.folder, assignment.name, source.name)
+        except SymlinkInSubmission as exc:
+            notebooks.append(zero_notebook(source, "error", str(exc)))
+            continue
         if path is None:
             notebooks.append(
                 zero_notebook(source, "missing_notebook", f"{source.name}.ipynb not found")
@@ -75,7 +79,7 @@ def grade_student(
         assignment.max_score,
         [nb.to_json() for nb in notebooks],
     )
-    result.timestamp = read_timestamp(student.folder, assignment.name)
+    result.timestamp = student.submitted_at
     write_autograded(assignment, student.student_id, parsed, result)
     return result
 
@@ -90,11 +94,12 @@ def grading_fingerprint(assignment: Assignment) -> str:
     return digest.hexdigest()[:16]
 
 
-def collect_students(submissions: Path, scratch: Path) -> list[Student]:
+def collect_students(assignment: Assignment, submissions: Path, scratch: Path) -> list[Student]:
     if submissions.is_file() and submissions.suffix.lower() == ".zip":
-        return unpack_zip(submissions, scratch / "unpacked")
+        names = tuple(nb.name for nb in assignment.notebooks)
+        return unpack_zip(submissions, scratch / "unpacked", assignment.name, names)
     if submissions.is_dir():
-        return list_students(submissions)
+        return list_students(submissions, assignment.name)
     raise FileNotFoundError(f"{submissions} is neither a folder of submissions nor a .zip")
 
 
@@ -143,15 +148,14 @@ def grade_batch(
         grading_fingerprint(assignment),
     )
     with tempfile.TemporaryDirectory(prefix="autograder-") as scratch:
-        students = collect_students(submissions, Path(scratch))
+        students = collect_students(assignment, submissions, Path(scratch))
         todo = []
         for student in students:
             earlier = None
             if not force and student.folder is not None:
                 earlier = load_result(out, student.student_id, assignment.name, batch.fingerprint)
-            if earlier is not None:
+            if earlier is not None and _recorded(batch, earlier):
                 batch.results[student.student_id] = earlier
-                record(batch.gradebook, earlier)  # a kill between result file and gradebook
             else:
                 todo.append(student)
         write_grades_csv(out, list(batch.results.values()))
@@ -159,13 +163,37 @@ def grade_batch(
     return [batch.results[s.student_id] for s in students if s.student_id in batch.results]
 
 
+def _recorded(batch: Batch, result: StudentResult) -> bool:
+    """Record a finished result again (the batch may have been killed between its file and the
+    gradebook); one the gradebook refuses is graded again rather than stopping the batch."""
+    try:
+        record(batch.gradebook, batch.assignment, result)
+    except Exception:
+        return False
+    return True
+
+
+def _error_result(batch: Batch, student: Student, exc: Exception) -> StudentResult:
+    message = f"grader error: {type(exc).__name__}: {exc}"
+    notebooks = [zero_notebook(nb, "error", message).to_json() for nb in batch.assignment.notebooks]
+    return combine(student.student_id, batch.assignment.name, batch.assignment.max_score, notebooks)
+
+
+def _store(batch: Batch, result: StudentResult) -> None:
+    save_result(batch.out, result)
+    write_feedback(batch.out, result)
+    record(batch.gradebook, batch.assignment, result)
+
+
 def _finish(batch: Batch, student: Student, result: StudentResult) -> None:
     result.fingerprint = batch.fingerprint
-    batch.results[result.student_id] = result
     if student.folder is not None:  # unsafe ids never become paths or gradebook entries
-        save_result(batch.out, result)
-        write_feedback(batch.out, result)
-        record(batch.gradebook, result)
+        try:
+            _store(batch, result)
+        except Exception as exc:  # a result the grader cannot store costs one row, not the batch
+            result = _error_result(batch, student, exc)
+            result.fingerprint = ""  # never resumed from: graded again next run
+    batch.results[result.student_id] = result
     write_grades_csv(batch.out, list(batch.results.values()))
 
 
@@ -173,12 +201,7 @@ def _outcome(batch: Batch, future: Future, student: Student) -> StudentResult:
     try:
         return future.result()
     except Exception as exc:  # a grader bug must cost one row, not the batch
-        source = batch.assignment.notebooks
-        message = f"grader error: {type(exc).__name__}: {exc}"
-        notebooks = [zero_notebook(nb, "error", message).to_json() for nb in source]
-        return combine(
-            student.student_id, batch.assignment.name, batch.assignment.max_score, notebooks
-        )
+        return _error_result(batch, student, exc)
 
 
 def _run_pool(batch: Batch, todo: list[Student], workers: int) -> None:
