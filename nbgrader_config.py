@@ -17,3 +17,7 @@ c.CourseDirectory.release_directory = "exercises"
 # Autograde restores the hidden tests into each test cell, and feedback would show them;
 # stripping them again before the HTML is written keeps them out of what students see.
 c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, CSSHTMLHeaderPreprocessor]
+# `nbgrader export` through the csv module: student ids with commas (as LMS exports spell
+# names) keep their columns, and cells that start like a formula (=, +, -, @) are neutralised.
+# nbgrader puts the course root (this folder) on sys.path, so the plugin imports from here.
+c.ExportApp.plugin_class = "autograder.export.SafeCsvExportPlugin"

@@ -3,6 +3,12 @@
 It is the student's notebook with every graded test cell restored from the source (like
 nbgrader's own autograde, hidden tests included: this folder is instructor-only) and, as the
 cell's output, the judge's verdict. Scores themselves come from the gradebook.
+
+Formgrader and ``nbgrader generate_feedback`` render it into pages, with the student's
+strings copied into their HTML unescaped in places, so nothing of the student's reaches it
+raw: markdown and raw cells are cleaned (``autograder.markup``), outputs are not kept, a
+cell's metadata is the source's for its grade_id (or none), and the notebook's metadata (where
+widget state would be) is the source notebook's.
 """
 
 from __future__ import annotations
@@ -14,17 +20,40 @@ from pathlib import Path
 import nbformat
 
 from autograder.assignment import Assignment, SourceNotebook
+from autograder.markup import safe_markdown, safe_raw
 from autograder.results import write_atomic
 
 
 def _grade_id(cell) -> str | None:
-    return (cell.get("metadata", {}).get("nbgrader", {}) or {}).get("grade_id")
+    """The cell's nbgrader grade_id; None unless it is a string (the student wrote this)."""
+    meta = cell.get("metadata", {}).get("nbgrader")
+    grade_id = meta.get("grade_id") if isinstance(meta, dict) else None
+    return grade_id if isinstance(grade_id, str) else None
 
 
 @functools.cache
+def _source_notebook(path: Path):
+    """A source notebook, parsed once per batch (its parts are copied on use)."""
+    return nbformat.read(path, as_version=4)
+
+
 def _source_cells(path: Path) -> dict:
-    """grade_id -> cell of a source notebook, parsed once per batch (cells are copied on use)."""
-    return {_grade_id(c): c for c in nbformat.read(path, as_version=4).cells}
+    """grade_id -> cell of a source notebook, for its cells that have one."""
+    return {_grade_id(c): c for c in _source_notebook(path).cells if _grade_id(c)}
+
+
+def _reviewable(cell, source_cells: dict):
+    """A copy of a student's cell that a reviewer's browser can render safely."""
+    cell = copy.deepcopy(cell)
+    origin = source_cells.get(_grade_id(cell))
+    # Cell metadata reaches the page's HTML unescaped (grade_id in an id attribute, tags in a
+    # class): only the source's nbgrader metadata for a known grade_id is kept.
+    cell.metadata = {"nbgrader": copy.deepcopy(origin.metadata.nbgrader)} if origin else {}
+    if cell.cell_type == "markdown":
+        cell.source = safe_markdown(cell.source, cell.pop("attachments", None))
+    elif cell.cell_type == "raw":
+        cell.source = safe_raw(cell.source)
+    return cell
 
 
 def _verdict_outputs(cell_result: dict) -> list:
@@ -45,15 +74,17 @@ def autograded_notebook(student_nb, source: SourceNotebook, notebook_result: dic
     if deleted), with the verdict as their only output."""
     source_cells = _source_cells(source.path)
     verdicts = {c["grade_id"]: c for c in notebook_result["cells"]}
-    nb = copy.deepcopy(student_nb)
+    nb = nbformat.v4.new_notebook(metadata=copy.deepcopy(_source_notebook(source.path).metadata))
     placed, cells = set(), []
-    for cell in nb.cells:
+    for cell in student_nb.cells:
         grade_id = _grade_id(cell)
         if grade_id in source.tests:
             if grade_id in placed:
                 continue  # a duplicated test cell: keep the first copy only
             cell = copy.deepcopy(source_cells[grade_id])
             placed.add(grade_id)
+        else:
+            cell = _reviewable(cell, source_cells)
         cells.append(cell)
     cells += [copy.deepcopy(source_cells[g]) for g in source.tests if g not in placed]
     for cell in cells:

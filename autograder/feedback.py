@@ -17,6 +17,14 @@ code, pre { background: #f5f5f5; }
 """
 
 
+# Everything on the page is escaped; the policy also stops any script or remote resource,
+# should a student's text ever reach the page unescaped.
+NO_SCRIPT = (
+    "<meta http-equiv='Content-Security-Policy' "
+    "content=\"default-src 'none'; style-src 'unsafe-inline'\">"
+)
+
+
 def _cell_rows(cells: list[dict]) -> str:
     rows = []
     for cell in cells:
@@ -39,7 +47,7 @@ def _list(title: str, items: list[str]) -> str:
 
 def notebook_page(result: StudentResult, notebook: dict) -> str:
     head = (
-        f"<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        f"<!doctype html><html lang='en'><head><meta charset='utf-8'>{NO_SCRIPT}"
         f"<title>Feedback: {escape(result.assignment)} / {escape(notebook['notebook'])}</title>"
         f"<style>{STYLE}</style></head><body>"
     )
