@@ -177,6 +177,10 @@ def _write_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, destination: Path)
         raise MemberProblem(f"{info.filename} cannot be unpacked ({exc})") from None
     except RuntimeError as exc:  # what zipfile raises for a member it cannot decrypt
         raise MemberProblem(f"{info.filename} cannot be unpacked ({exc})") from None
+    if copied != info.file_size:  # a damaged stream can end early without a CRC error
+        raise MemberProblem(
+            f"{info.filename} cannot be unpacked (damaged: {copied} of {info.file_size} bytes)"
+        )
     return copied
 
 

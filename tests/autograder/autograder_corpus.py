@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +36,13 @@ class Kind:
     notebook: Callable[[Path], object] | None = None  # source path -> notebook or raw bytes
     zip_members: dict[str, bytes] = field(default_factory=dict)  # written as raw zip entries
     symlink_to: str | None = None  # the notebook is a zip symlink member pointing here
+    damaged_member: str | None = None  # a zip member whose data is damaged after zipping
+    plant: Callable[[Path], None] | None = None  # builds the student's folder (folder corpus)
+    csv_id: str | None = None  # the id as grades.csv shows it, when not student_id itself
+
+    @property
+    def row_id(self) -> str:
+        return self.csv_id if self.csv_id is not None else self.student_id
 
 
 def _nb(source: Path, bug: str | None = None) -> nbformat.NotebookNode:
@@ -131,6 +139,165 @@ def _slow_everywhere(source: Path):
     for _ in range(6):
         nb.cells.insert(2, nbformat.v4.new_code_cell("import time\ntime.sleep(3)"))
     return nb
+
+
+def nfd(name: str) -> str:
+    """The name as macOS writes it (decomposed: e + U+0301 for é)."""
+    return unicodedata.normalize("NFD", name)
+
+
+SURROGATE_MARKER = "SURROGATE-MARKER"
+
+
+def _surrogates(source: Path) -> bytes:
+    """Lone surrogates everywhere a submission can put them: in the notebook's JSON (markdown,
+    metadata, code) and in what its code prints and raises at run time."""
+    nb = _nb(source)
+    nb.metadata["note"] = SURROGATE_MARKER
+    nb.cells.insert(2, nbformat.v4.new_markdown_cell(f"caf{SURROGATE_MARKER} *notes*"))
+    nb.cells.insert(
+        3,
+        nbformat.v4.new_code_cell(
+            f"# {SURROGATE_MARKER}\nprint(chr(0xDCFF))\nraise ValueError(chr(0xDCFF) * 3)"
+        ),
+    )
+    i = _answer_index(nb, "conv_transpose2d")
+    nb.cells[i].source = (
+        "def conv_transpose2d(input, weight, *args, **kwargs):\n"
+        "    raise ValueError('bad ' + chr(0xD800))"
+    )
+    return nbformat.writes(nb).replace(SURROGATE_MARKER, "\\udcff").encode()
+
+
+def _error_flood(source: Path):
+    """Thousands of cells raising long errors: the results and feedback must stay small."""
+    nb = _nb(source)
+    flood = [nbformat.v4.new_code_cell("raise ValueError('e' * 4000)") for _ in range(1500)]
+    nb.cells[2:2] = flood
+    return nb
+
+
+HOSTILE_MARKDOWN = [
+    "<script>console.log('STUDENT-SCRIPT-RAN')</script>",
+    "<img src=x onerror=\"console.log('STUDENT-SCRIPT-RAN')\">",
+    "<svg><animate onbegin=\"console.log('STUDENT-SCRIPT-RAN')\" attributeName=x dur=1s>",
+    "<details open ontoggle=\"console.log('STUDENT-SCRIPT-RAN')\"><summary>s</summary></details>",
+    "<iframe srcdoc=\"<script>parent.console.log('STUDENT-SCRIPT-RAN')</script>\"></iframe>",
+    "<!--><img src=x onerror=\"console.log('STUDENT-SCRIPT-RAN')\">-->",
+    "<style>body { display: none }</style>",
+]
+
+
+def _hostile_markup(source: Path):
+    """Markup a reviewer's browser would run: markdown and raw HTML, cell metadata that the
+    page templates copy into attributes, widget state in the notebook's metadata."""
+    nb = _nb(source)
+    for markdown in reversed(HOSTILE_MARKDOWN):
+        nb.cells.insert(2, nbformat.v4.new_markdown_cell(markdown))
+    nb.cells.insert(
+        2,
+        nbformat.v4.new_raw_cell(
+            "<img src=x onerror=\"console.log('STUDENT-SCRIPT-RAN')\">",
+            metadata={"raw_mimetype": "text/html"},
+        ),
+    )
+    nb.cells.insert(
+        2,
+        nbformat.v4.new_code_cell(
+            "raise ValueError(\"<img src=x onerror=console.log('STUDENT-SCRIPT-RAN')>\")",
+            metadata={"tags": ["\"><img src=x onerror=console.log('STUDENT-SCRIPT-RAN')>"]},
+        ),
+    )
+    answer = nb.cells[_answer_index(nb, "conv1d_matrix")]
+    answer.metadata["tags"] = ["x\" onmouseover=\"console.log('STUDENT-SCRIPT-RAN')"]
+    nb.metadata["widgets"] = {
+        "application/vnd.jupyter.widget-state+json": {
+            "state": {
+                "m": {
+                    "model_name": "HTMLModel",
+                    "model_module": "@jupyter-widgets/controls",
+                    "model_module_version": "2.0.0",
+                    "state": {"value": "<img src=x onerror=console.log('STUDENT-SCRIPT-RAN')>"},
+                }
+            },
+            "version_major": 2,
+            "version_minor": 0,
+        }
+    }
+    return nb
+
+
+def _link_assignment_folder(course: Path) -> Callable[[Path], None]:
+    """``<student>/transposed_conv`` -> the course's own solutions folder."""
+
+    def plant(student: Path) -> None:
+        student.mkdir(parents=True)
+        (student / NOTEBOOK).symlink_to(course / "solutions" / NOTEBOOK)
+
+    return plant
+
+
+def _link_notebook_deep(course: Path) -> Callable[[Path], None]:
+    def plant(student: Path) -> None:
+        (student / NOTEBOOK).mkdir(parents=True)
+        solution = course / "solutions" / NOTEBOOK / f"{NOTEBOOK}.ipynb"
+        (student / NOTEBOOK / f"{NOTEBOOK}.ipynb").symlink_to(solution)
+
+    return plant
+
+
+def _link_student(course: Path) -> Callable[[Path], None]:
+    def plant(student: Path) -> None:
+        student.parent.mkdir(parents=True, exist_ok=True)
+        student.symlink_to(course / "solutions", target_is_directory=True)
+
+    return plant
+
+
+def _with_timestamp(course: Path, relative: str, text: str) -> Callable[[Path], None]:
+    """A correct notebook at ``relative`` in the student's folder, and a timestamp.txt next
+    to it saying ``text``."""
+
+    def plant(student: Path) -> None:
+        path = student / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(_nb(course / "solutions" / NOTEBOOK / f"{NOTEBOOK}.ipynb"), path)
+        (path.parent / "timestamp.txt").write_text(text)
+
+    return plant
+
+
+COLLECTED_AT = "2026-11-20 10:00:00 UTC"
+FORGED_AT = "2000-01-01 00:00:00 UTC"
+
+
+def build_folder_kinds(course: Path) -> list[Kind]:
+    """Submissions only a folder can hold (symbolic links, undecodable names, nbgrader's
+    layout with its timestamp), graded from the folder itself."""
+    correct = lambda s: _nb(s)  # noqa: E731
+    return [
+        Kind("linked_folder", "error", 0, "symbolic link", plant=_link_assignment_folder(course)),
+        Kind("linked_notebook", "error", 0, "symbolic link", plant=_link_notebook_deep(course)),
+        Kind("linked_student", "error", 0, "symbolic link", plant=_link_student(course)),
+        Kind("bad\udcffname", "error", 0, "unsafe student id", correct, csv_id="bad\ufffdname"),
+        Kind(nfd("Chloé"), "graded", FULL, "all tests passed", correct, csv_id="Chloé"),
+        Kind("Noël", "error", 0, "same student id", correct),
+        Kind(nfd("Noël"), "error", 0, "same student id", correct),
+        Kind(
+            "collected",
+            "graded",
+            FULL,
+            "all tests passed",
+            plant=_with_timestamp(course, f"{NOTEBOOK}/{NOTEBOOK}.ipynb", COLLECTED_AT),
+        ),
+        Kind(
+            "forged_time",
+            "graded",
+            FULL,
+            "all tests passed",
+            plant=_with_timestamp(course, f"{NOTEBOOK}.ipynb", FORGED_AT),
+        ),
+    ]
 
 
 def build_kinds(course: Path, submissions: Path, listener_port: int) -> list[Kind]:
@@ -366,4 +533,53 @@ def build_kinds(course: Path, submissions: Path, listener_port: int) -> list[Kin
             "",
             _with_cell("%matplotlib inline\n!rm -rf /\nx = !ls\n%time y = 1"),
         ),
+        Kind("surrogates", "graded", FULL - TCONV2D_POINTS, "bad \ufffd", _surrogates),
+        Kind("error_flood", "graded", FULL, "and 1480 more cells raised errors", _error_flood),
+        Kind("hostile_markup", "graded", FULL, "STUDENT-SCRIPT-RAN", _hostile_markup),
+        Kind(
+            "file_and_folder",
+            "error",
+            0,
+            "as both a file and a folder",
+            lambda s: _nb(s),
+            zip_members={f"file_and_folder/{NOTEBOOK}.ipynb/notes.txt": b"also a folder"},
+        ),
+        Kind(
+            "long_member_name",
+            "error",
+            0,
+            "longer than 255 bytes",
+            lambda s: _nb(s),
+            zip_members={"long_member_name/" + "n" * 300 + ".txt": b"too long a name"},
+        ),
+        Kind(
+            "bad_crc",
+            "error",
+            0,
+            "cannot be unpacked",
+            zip_members={f"bad_crc/{NOTEBOOK}.ipynb": json.dumps({"cells": []}).encode()},
+            damaged_member=f"bad_crc/{NOTEBOOK}.ipynb",
+        ),
+        Kind(
+            "zip_bomb",
+            "error",
+            0,
+            "a zip bomb",
+            zip_members={f"zip_bomb/{NOTEBOOK}.ipynb": bytes(16 << 20)},
+        ),
+        Kind(
+            "lms_own_timestamp",
+            "graded",
+            FULL,
+            "all tests passed",
+            lambda s: _nb(s),
+            zip_members={"lms_own_timestamp/timestamp.txt": FORGED_AT.encode()},
+        ),
+        Kind(nfd("Renée"), "graded", FULL, "all tests passed", lambda s: _nb(s), csv_id="Renée"),
+        Kind("Zoë", "error", 0, "same student id", lambda s: _nb(s)),
+        Kind(nfd("Zoë"), "error", 0, "same student id", lambda s: _nb(s)),
+        Kind("Smith, John_1234", "graded", FULL, "all tests passed", lambda s: _nb(s)),
+        Kind("@SUM", "graded", FULL, "all tests passed", lambda s: _nb(s), csv_id="'@SUM"),
+        Kind("+1 555 0100", "graded", FULL, "", lambda s: _nb(s), csv_id="'+1 555 0100"),
+        Kind("=HYPERLINK", "error", 0, "unsafe student id", lambda s: _nb(s), csv_id="'=HYPERLINK"),
     ]

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
 import zipfile
+from collections.abc import Iterator
 from html import unescape
 from pathlib import Path
 
@@ -63,15 +69,28 @@ def generate_assignment(course: Path) -> None:
 
 def grade_command(submissions: Path, out: Path, *flags: str) -> list[str]:
     """``python -m autograder grade`` as an instructor types it."""
-    return [sys.executable, "-m", "autograder", "grade", ASSIGNMENT, str(submissions),
-            "--out", str(out), *flags]
+    return [
+        sys.executable,
+        "-m",
+        "autograder",
+        "grade",
+        ASSIGNMENT,
+        str(submissions),
+        "--out",
+        str(out),
+        *flags,
+    ]
 
 
 def grade(course: Path, submissions: Path, out: Path, *flags: str, env=None, **kwargs):
     """Run the grade command from the course root and wait for it."""
     return subprocess.run(
         grade_command(submissions, out, *flags),
-        cwd=course, env=env or grader_env(), capture_output=True, text=True, **kwargs,
+        cwd=course,
+        env=env or grader_env(),
+        capture_output=True,
+        text=True,
+        **kwargs,
     )
 
 
@@ -103,8 +122,69 @@ def zip_folder(
             if path.is_file():
                 zf.write(path, path.relative_to(folder).as_posix())
         for name, data in raw_members.items():
-            zf.writestr(zipfile.ZipInfo(name), data)
+            info = zipfile.ZipInfo(name, date_time=time.gmtime()[:6])
+            info.compress_type = zipfile.ZIP_DEFLATED
+            zf.writestr(info, data)
         for name, target in symlinks.items():
             info = zipfile.ZipInfo(name)
             info.external_attr = 0o120777 << 16  # S_IFLNK: a symlink member
             zf.writestr(info, target)
+
+
+def damage_member(archive: Path, name: str) -> None:
+    """Invert one byte in the middle of a member's stored data (its CRC no longer matches)."""
+    with zipfile.ZipFile(archive) as zf:
+        info = zf.getinfo(name)
+    data = bytearray(archive.read_bytes())
+    name_length, extra_length = (
+        int.from_bytes(data[info.header_offset + 26 : info.header_offset + 28], "little"),
+        int.from_bytes(data[info.header_offset + 28 : info.header_offset + 30], "little"),
+    )
+    data[info.header_offset + 30 + name_length + extra_length + info.compress_size // 2] ^= 0xFF
+    archive.write_bytes(bytes(data))
+
+
+FORMGRADER_TOKEN = "review"
+
+
+@contextlib.contextmanager
+def formgrader(course: Path) -> Iterator[str]:
+    """A Jupyter server with nbgrader's formgrader for ``course`` on a free local port; its
+    base URL (token ``FORMGRADER_TOKEN``). Stopped when the block ends, even on failure."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [
+            str(BIN / "jupyter-server"),
+            "--no-browser",
+            "--ip=127.0.0.1",
+            f"--port={port}",
+            "--allow-root",
+            f"--ServerApp.token={FORMGRADER_TOKEN}",
+            f"--ServerApp.root_dir={course}",
+        ],
+        cwd=course,
+        env=grader_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def get_page(url: str, seconds: float = 90) -> str:
+    """GET a page of a server that may still be starting."""
+    end = time.monotonic() + seconds
+    while True:
+        try:
+            return urllib.request.urlopen(url, timeout=30).read().decode()
+        except urllib.error.HTTPError:
+            raise  # the server answered: a 404 is a real failure, not a slow start
+        except (urllib.error.URLError, ConnectionError):
+            if time.monotonic() > end:
+                raise
+            time.sleep(0.5)

@@ -5,12 +5,21 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
+import unicodedata
+import zipfile
+from datetime import datetime
 from pathlib import Path
 
 import pytest
-from autograder_corpus import build_kinds
+from autograder_corpus import COLLECTED_AT, build_folder_kinds, build_kinds
 from grading_helpers import (
     ASSIGNMENT,
+    BIN,
+    FORMGRADER_TOKEN,
+    damage_member,
+    formgrader,
+    get_page,
     grade,
     grader_env,
     hidden_test_lines,
@@ -24,6 +33,9 @@ from nbgrader.api import Gradebook
 
 from autograder.sandbox import FIRST_SANDBOX_UID
 from autograder.slots import MAX_SLOTS, is_held
+
+# Whatever a submission does, what the grader stores for it stays readable.
+MAX_STORED_BYTES = 100_000
 
 pytestmark = pytest.mark.slow
 
@@ -61,6 +73,9 @@ def graded_corpus(course: Path, tmp_path_factory):
             links[f"{kind.student_id}/{ASSIGNMENT}.ipynb"] = kind.symlink_to
     archive = work / "class.zip"
     zip_folder(folder, archive, raw, links)
+    for kind in kinds:
+        if kind.damaged_member:
+            damage_member(archive, kind.damaged_member)
     out = work / "out"
     scratch = work / "tmp"
     scratch.mkdir()
@@ -75,40 +90,107 @@ def graded_corpus(course: Path, tmp_path_factory):
         "kinds": kinds,
         "out": out,
         "work": work,
+        "archive": archive,
         "run": result,
         "connected": connected,
         "leftovers": _sandbox_processes(),
     }
 
 
-def test_batch_finishes_with_one_row_per_student(graded_corpus):
-    run = graded_corpus["run"]
-    assert run.returncode == 0, run.stderr[-3000:]
-    rows = read_grades(graded_corpus["out"])
-    assert sorted(rows) == sorted(k.student_id for k in graded_corpus["kinds"])
+@pytest.fixture(scope="module")
+def graded_folder(course: Path, tmp_path_factory):
+    """The kinds only a folder can hold, graded from the folder."""
+    work = tmp_path_factory.mktemp("folder_corpus")
+    folder = work / "submitted"
+    folder.mkdir()
+    kinds = build_folder_kinds(course)
+    for kind in kinds:
+        if kind.plant is not None:
+            kind.plant(folder / kind.student_id)
+        else:
+            write_student(folder, kind.student_id, kind.notebook(source_notebook(course)))
+    out = work / "out"
+    return {"kinds": kinds, "out": out, "run": grade(course, folder, out, "--workers", "2")}
+
+
+def test_batch_finishes_with_one_row_per_student(graded_corpus, graded_folder):
+    for graded in (graded_corpus, graded_folder):
+        run = graded["run"]
+        assert run.returncode == 0, run.stderr[-3000:]
+        rows = read_grades(graded["out"])
+        assert sorted(rows) == sorted(k.row_id for k in graded["kinds"])
     assert len(graded_corpus["kinds"]) >= 20
 
 
-def _explanation(out: Path, row: dict) -> str:
+def _gradebook_id(kind) -> str:
+    return unicodedata.normalize("NFC", kind.student_id)
+
+
+def _explanation(out: Path, kind, row: dict) -> str:
     """The CSV message plus, for safe ids, every per-cell message and cell error."""
-    path = out / "results" / f"{row['student_id']}.json"
+    path = out / "results" / f"{_gradebook_id(kind)}.json"
     if row["status"] == "error" or not path.exists():
         return row["message"]
-    return row["message"] + json.dumps(json.loads(path.read_text("utf-8"))["notebooks"])
+    notebooks = json.loads(path.read_text("utf-8"))["notebooks"]
+    return row["message"] + json.dumps(notebooks, ensure_ascii=False)
 
 
 # The kinds' names, for test ids (building kinds only makes closures; nothing runs yet).
 KIND_IDS = [kind.student_id for kind in build_kinds(Path("/course"), Path("/submitted"), 0)]
+FOLDER_KIND_IDS = [kind.student_id for kind in build_folder_kinds(Path("/course"))]
+
+
+def _check_kind(graded, student_id):
+    kind = next(k for k in graded["kinds"] if k.student_id == student_id)
+    row = read_grades(graded["out"])[kind.row_id]
+    assert (row["status"], float(row["score"])) == (kind.status, kind.score), (kind.student_id, row)
+    assert float(row["max_score"]) == 19.0
+    assert row["assignment"] == ASSIGNMENT
+    assert kind.message in _explanation(graded["out"], kind, row), row
 
 
 @pytest.mark.parametrize("student_id", KIND_IDS)
 def test_each_kind_gets_its_status_and_score(graded_corpus, student_id):
-    kind = next(k for k in graded_corpus["kinds"] if k.student_id == student_id)
-    row = read_grades(graded_corpus["out"])[kind.student_id]
-    assert (row["status"], float(row["score"])) == (kind.status, kind.score), (kind.student_id, row)
-    assert float(row["max_score"]) == 19.0
-    assert row["assignment"] == ASSIGNMENT
-    assert kind.message in _explanation(graded_corpus["out"], row), row
+    _check_kind(graded_corpus, student_id)
+
+
+@pytest.mark.parametrize("student_id", FOLDER_KIND_IDS)
+def test_each_folder_kind_gets_its_status_and_score(graded_folder, student_id):
+    _check_kind(graded_folder, student_id)
+
+
+def test_what_a_submission_makes_the_grader_store_is_bounded(graded_corpus, graded_folder):
+    for graded in (graded_corpus, graded_folder):
+        out = graded["out"]
+        stored = [*out.glob("results/*.json"), *out.glob("feedback/*/*.html")]
+        assert len(stored) >= 4
+        for path in stored:
+            assert path.stat().st_size < MAX_STORED_BYTES, path
+            path.read_text("utf-8")  # every file is valid UTF-8
+        assert (out / "grades.csv").stat().st_size < MAX_STORED_BYTES
+    flood = json.loads((graded_corpus["out"] / "results" / "error_flood.json").read_text())
+    assert len(flood["notebooks"][0]["cell_errors"]) == 21
+
+
+def test_surrogates_reach_every_output_replaced(graded_corpus, course):
+    autograded = course / "autograded" / "surrogates" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    text = autograded.read_text("utf-8")
+    assert "\\udcff" not in text and "caf\ufffd" in text
+    page = (graded_corpus["out"] / "feedback" / "surrogates" / f"{ASSIGNMENT}.html").read_text()
+    assert "\ufffd" in page
+
+
+def _submitted_at(course: Path, student_id: str) -> datetime | None:
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        return gb.find_submission(ASSIGNMENT, student_id).timestamp
+
+
+def test_times_come_only_from_the_instructors_tools(graded_corpus, graded_folder, course):
+    with zipfile.ZipFile(graded_corpus["archive"]) as zf:
+        member = zf.getinfo(f"lms_own_timestamp/{ASSIGNMENT}.ipynb")
+    assert _submitted_at(course, "lms_own_timestamp") == datetime(*member.date_time)
+    assert _submitted_at(course, "collected") == datetime.fromisoformat(COLLECTED_AT[:-4])
+    assert _submitted_at(course, "forged_time") is None
 
 
 def test_nothing_escaped_the_sandbox(graded_corpus, course):
@@ -142,11 +224,111 @@ def test_feedback_never_shows_test_source(graded_corpus, course):
         assert not [line for line in hidden if line in text], page
 
 
-def test_gradebook_holds_the_same_scores(graded_corpus, course):
-    rows = read_grades(graded_corpus["out"])
+def test_gradebook_holds_the_same_scores(graded_corpus, graded_folder, course):
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
-        for student_id, row in rows.items():
-            if row["status"] == "error":
-                continue
-            submission = gb.find_submission(ASSIGNMENT, student_id)
-            assert submission.score == pytest.approx(float(row["score"])), student_id
+        for graded in (graded_corpus, graded_folder):
+            rows = read_grades(graded["out"])
+            for kind in graded["kinds"]:
+                if kind.status == "error":
+                    continue
+                submission = gb.find_submission(ASSIGNMENT, _gradebook_id(kind))
+                score = float(rows[kind.row_id]["score"])
+                assert submission.score == pytest.approx(score), kind.student_id
+
+
+STUDENT_SCRIPT = "STUDENT-SCRIPT-RAN"  # what every hostile_markup payload logs when it runs
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def _scripts_that_ran(browser, url: str) -> tuple[list[str], str]:
+    """Open ``url`` (nothing but local requests allowed), let the page load and settle, and
+    return what student script logged or alerted, and the page's visible text."""
+    context = browser.new_context()
+    context.route(
+        "**/*",
+        lambda route: (
+            route.continue_()
+            if route.request.url.startswith(("file:", "http://127.0.0.1", "data:", "about:"))
+            else route.abort()
+        ),
+    )
+    ran: list[str] = []
+    page = context.new_page()
+    page.on(
+        "console",
+        lambda message: ran.append(message.text) if STUDENT_SCRIPT in message.text else None,
+    )
+    page.on("dialog", lambda dialog: (ran.append(dialog.message), dialog.dismiss()))
+    try:
+        page.goto(url, wait_until="load")
+        page.wait_for_function("Array.from(document.images).every(image => image.complete)")
+        # Handlers queued by parsing (toggle, error) run before two frames have been drawn.
+        page.evaluate(
+            "() => new Promise(done => requestAnimationFrame(() => "
+            "requestAnimationFrame(() => setTimeout(done, 0))))"
+        )
+        return ran, page.inner_text("body")
+    finally:
+        context.close()
+
+
+@pytest.mark.browser
+def test_review_pages_run_no_student_script(graded_corpus, course, chromium, tmp_path):
+    """The pages a grader opens (our feedback, nbgrader's generate_feedback and formgrader,
+    both from our autograded notebook) show the hostile student's markup as text and run none
+    of it; the same notebook rendered as it was submitted does run it (the check can fail)."""
+    from nbconvert import HTMLExporter
+
+    submitted = graded_corpus["work"] / "submissions" / "hostile_markup" / f"{ASSIGNMENT}.ipynb"
+    as_submitted = tmp_path / "as_submitted.html"
+    as_submitted.write_text(HTMLExporter().from_filename(str(submitted))[0], "utf-8")
+    ran, _ = _scripts_that_ran(chromium, as_submitted.as_uri())
+    assert len(ran) >= 3, ran
+
+    feedback = subprocess.run(
+        [
+            str(BIN / "nbgrader"),
+            "generate_feedback",
+            ASSIGNMENT,
+            "--student",
+            "hostile_markup",
+            "--force",
+        ],
+        cwd=course,
+        env=grader_env(),
+        capture_output=True,
+        text=True,
+    )
+    assert feedback.returncode == 0, feedback.stderr[-3000:]
+    pages = [
+        graded_corpus["out"] / "feedback" / "hostile_markup" / f"{ASSIGNMENT}.html",
+        course / "feedback" / "hostile_markup" / ASSIGNMENT / f"{ASSIGNMENT}.html",
+    ]
+    for page in pages:
+        ran, text = _scripts_that_ran(chromium, page.as_uri())
+        assert ran == [] and STUDENT_SCRIPT in text, (page, ran)
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        notebook_id = gb.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, "hostile_markup").id
+    with formgrader(course) as url:
+        review = f"{url}/formgrader/submissions/{notebook_id}/?token={FORMGRADER_TOKEN}"
+        get_page(review)  # the server is up
+        ran, text = _scripts_that_ran(chromium, review)
+    assert ran == [] and STUDENT_SCRIPT in text, ran

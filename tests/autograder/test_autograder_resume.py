@@ -5,11 +5,8 @@ from __future__ import annotations
 
 import csv
 import signal
-import socket
 import subprocess
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import nbformat
@@ -17,6 +14,9 @@ import pytest
 from grading_helpers import (
     ASSIGNMENT,
     BIN,
+    FORMGRADER_TOKEN,
+    formgrader,
+    get_page,
     grade,
     grade_command,
     grader_env,
@@ -159,26 +159,6 @@ def test_nbgrader_export_and_feedback_see_the_results(course: Path, tmp_path: Pa
     assert not [line for line in hidden_test_lines(course) if line in text]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _get(url: str, seconds: float = 90) -> str:
-    """GET a page of a server that may still be starting."""
-    end = time.monotonic() + seconds
-    while True:
-        try:
-            return urllib.request.urlopen(url, timeout=30).read().decode()
-        except urllib.error.HTTPError:
-            raise  # the server answered: a 404 is a real failure, not a slow start
-        except (urllib.error.URLError, ConnectionError):
-            if time.monotonic() > end:
-                raise
-            time.sleep(0.5)
-
-
 def test_formgrader_shows_the_verdicts(course: Path, tmp_path: Path):
     """Formgrader's manual-review page opens our autograded notebook with the judge's verdict."""
     folder, out = tmp_path / "submitted", tmp_path / "out"
@@ -193,26 +173,8 @@ def test_formgrader_shows_the_verdicts(course: Path, tmp_path: Path):
         notebook = gb.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, "reviewed")
         notebook_id, score = notebook.id, notebook.score
     assert score == EXPECTED_SCORES["stride_ignored"]
-    port = _free_port()
-    server = subprocess.Popen(
-        [
-            str(BIN / "jupyter-server"),
-            "--no-browser",
-            f"--port={port}",
-            "--allow-root",
-            "--ServerApp.token=review",
-            f"--ServerApp.root_dir={course}",
-        ],
-        cwd=course,
-        env=grader_env(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        page = _get(f"http://127.0.0.1:{port}/formgrader/submissions/{notebook_id}/?token=review")
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    with formgrader(course) as url:
+        page = get_page(f"{url}/formgrader/submissions/{notebook_id}/?token={FORMGRADER_TOKEN}")
     text = " ".join(visible_text(page).split())
     failed = read_result(out, "reviewed")["notebooks"][0]["cells"]
     message = next(c["message"] for c in failed if c["grade_id"] == "conv_transpose1d_stride2")
