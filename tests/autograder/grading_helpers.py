@@ -55,16 +55,21 @@ def grader_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def generate_assignment(course: Path) -> None:
-    """``nbgrader generate_assignment`` in a course folder: the release and the gradebook."""
+def nbgrader(course: Path, *args: str) -> None:
+    """Run ``nbgrader ARGS`` in a course folder, as an instructor does; it must succeed."""
     result = subprocess.run(
-        [str(BIN / "nbgrader"), "generate_assignment", ASSIGNMENT, "--force"],
+        [str(BIN / "nbgrader"), *args],
         cwd=course,
         env=grader_env(),
         capture_output=True,
         text=True,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+
+def generate_assignment(course: Path) -> None:
+    """``nbgrader generate_assignment`` in a course folder: the release and the gradebook."""
+    nbgrader(course, "generate_assignment", ASSIGNMENT, "--force")
 
 
 def grade_command(submissions: Path, out: Path, *flags: str) -> list[str]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import socket
-import subprocess
 import unicodedata
 import zipfile
 from datetime import datetime
@@ -15,7 +14,6 @@ import pytest
 from autograder_corpus import COLLECTED_AT, build_folder_kinds, build_kinds
 from grading_helpers import (
     ASSIGNMENT,
-    BIN,
     FORMGRADER_TOKEN,
     damage_member,
     formgrader,
@@ -23,6 +21,7 @@ from grading_helpers import (
     grade,
     grader_env,
     hidden_test_lines,
+    nbgrader,
     read_grades,
     source_notebook,
     visible_text,
@@ -303,21 +302,7 @@ def test_review_pages_run_no_student_script(graded_corpus, course, chromium, tmp
     ran, _ = _scripts_that_ran(chromium, as_submitted.as_uri())
     assert len(ran) >= 3, ran
 
-    feedback = subprocess.run(
-        [
-            str(BIN / "nbgrader"),
-            "generate_feedback",
-            ASSIGNMENT,
-            "--student",
-            "hostile_markup",
-            "--force",
-        ],
-        cwd=course,
-        env=grader_env(),
-        capture_output=True,
-        text=True,
-    )
-    assert feedback.returncode == 0, feedback.stderr[-3000:]
+    nbgrader(course, "generate_feedback", ASSIGNMENT, "--student", "hostile_markup", "--force")
     pages = [
         graded_corpus["out"] / "feedback" / "hostile_markup" / f"{ASSIGNMENT}.html",
         course / "feedback" / "hostile_markup" / ASSIGNMENT / f"{ASSIGNMENT}.html",

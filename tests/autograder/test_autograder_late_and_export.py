@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import csv
 import shutil
-import subprocess
 import zipfile
 from pathlib import Path
 
 import nbformat
 import pytest
-from grading_helpers import ASSIGNMENT, BIN, generate_assignment, grade, grader_env
+from grading_helpers import ASSIGNMENT, generate_assignment, grade, nbgrader
 from nbgrader.api import Gradebook
 
 from autograder.export import COLUMNS
@@ -69,14 +68,7 @@ def _lms_zip(course: Path, archive: Path) -> None:
 
 
 def _export(course: Path, destination: Path) -> list[list[str]]:
-    result = subprocess.run(
-        [str(BIN / "nbgrader"), "export", "--to", str(destination)],
-        cwd=course,
-        env=grader_env(),
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
+    nbgrader(course, "export", "--to", str(destination))
     with open(destination, newline="", encoding="utf-8") as fh:
         return list(csv.reader(fh))
 
@@ -103,14 +95,7 @@ def exports(course: Path, tmp_path_factory) -> dict:
     for submissions in (ours / "submitted", work / "class.zip"):
         run = grade(ours, submissions, work / "out" / submissions.stem)
         assert run.returncode == 0, run.stderr[-3000:]
-    autograde = subprocess.run(
-        [str(BIN / "nbgrader"), "autograde", ASSIGNMENT, "--create"],
-        cwd=stock,
-        env=grader_env(),
-        capture_output=True,
-        text=True,
-    )
-    assert autograde.returncode == 0, autograde.stderr[-3000:]
+    nbgrader(stock, "autograde", ASSIGNMENT, "--create")
     first = _export(ours, work / "ours.csv")
     again = grade(ours, ours / "submitted", work / "out" / "submitted")  # a resumed run
     assert again.returncode == 0, again.stderr[-3000:]
