@@ -40,13 +40,19 @@ def _write(archive: Path, members: list[tuple[zipfile.ZipInfo, bytes]]) -> None:
                 zf.writestr(info, data)
 
 
+def _central_entry(data: bytearray, name: str) -> int:
+    """Offset of a member's central directory entry."""
+    entry = data.index(b"PK\x01\x02")
+    while data[entry + 46 : entry + 46 + len(name)] != name.encode():
+        entry = data.index(b"PK\x01\x02", entry + 4)
+    return entry
+
+
 def _mark_encrypted(archive: Path, name: str) -> None:
     """Set the 'encrypted' flag of a member's central directory entry (zipfile cannot write
     an encrypted member, and reads the flag from there)."""
     data = bytearray(archive.read_bytes())
-    entry = data.index(b"PK\x01\x02")
-    while data[entry + 46 : entry + 46 + len(name)] != name.encode():
-        entry = data.index(b"PK\x01\x02", entry + 4)
+    entry = _central_entry(data, name)
     data[entry + 8] |= 0x01
     archive.write_bytes(bytes(data))
 
@@ -212,3 +218,17 @@ def test_compression_ratio_is_checked_before_writing(tmp_path: Path, declared: i
     assert ratio > class_zip.MAX_COMPRESSION_RATIO
     students, target = _unpack(tmp_path, [(_member(f"s/{NB}"), data)])
     assert "a zip bomb" in students["s"].problem and _written(target) == {}
+
+
+def test_a_member_shorter_than_its_header_is_refused(tmp_path: Path):
+    """A header that promises more bytes than the member holds (its CRC still matching what
+    is there): the student's notebook would be silently cut short."""
+    archive, target = tmp_path / "class.zip", tmp_path / "unpacked"
+    name = f"short/{NB}"
+    _write(archive, [(_member(name, compress_type=zipfile.ZIP_STORED), NOTEBOOK_BYTES)])
+    data = bytearray(archive.read_bytes())
+    entry = _central_entry(data, name)
+    data[entry + 24 : entry + 28] = (len(NOTEBOOK_BYTES) + 10).to_bytes(4, "little")
+    archive.write_bytes(bytes(data))
+    [student] = unpack_zip(archive, target, ASSIGNMENT, (NOTEBOOK,))
+    assert "damaged" in student.problem and _written(target) == {}
