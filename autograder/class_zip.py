@@ -12,6 +12,7 @@ inside the zip is the student's own file and is never read.
 
 from __future__ import annotations
 
+import io
 import re
 import shutil
 import stat
@@ -200,6 +201,84 @@ def _unpack_folder(
     return written, newest
 
 
+class _PatchedFile(io.RawIOBase):
+    """A read-only view of a file with a few bytes replaced."""
+
+    def __init__(self, fh, patches: dict[int, int]):
+        self.fh, self.patches = fh, patches
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self.fh.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self.fh.tell()
+
+    def readinto(self, buffer) -> int:
+        start = self.fh.tell()
+        data = self.fh.read(len(buffer))
+        buffer[: len(data)] = data
+        for offset, value in self.patches.items():
+            if start <= offset < start + len(data):
+                buffer[offset - start] = value
+        return len(data)
+
+
+def _central_directory(fh) -> tuple[int, int]:
+    """Offset and entry count of the central directory (zip64 and prepended data included)."""
+    size = fh.seek(0, 2)
+    tail_start = max(0, size - (22 + 0xFFFF))
+    fh.seek(tail_start)
+    tail = fh.read()
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0:
+        raise zipfile.BadZipFile("no end of central directory")
+    count, cd_size, cd_offset = struct.unpack_from("<10xH2L", tail, at)
+    end = tail_start + at
+    if cd_offset == 0xFFFFFFFF or count == 0xFFFF:  # zip64: its own end record says
+        fh.seek(end - 20)
+        (zip64_end,) = struct.unpack("<8xQ4x", fh.read(20))
+        fh.seek(zip64_end)
+        count, cd_size, cd_offset = struct.unpack("<32xQQQ", fh.read(56))
+        end = zip64_end
+    return end - cd_size, count
+
+
+def _false_utf8_flags(fh) -> dict[int, int]:
+    """Patches clearing the UTF-8 flag of each member name that is not UTF-8."""
+    offset, count = _central_directory(fh)
+    patches = {}
+    for _ in range(count):
+        fh.seek(offset)
+        entry = fh.read(46)
+        if len(entry) < 46 or entry[:4] != b"PK\x01\x02":
+            raise zipfile.BadZipFile("bad central directory")
+        flags, name_length, extra_length, comment_length = struct.unpack_from("<8xH18xHHH", entry)
+        name = fh.read(name_length)
+        if flags & 0x800:
+            try:
+                name.decode("utf-8")
+            except UnicodeDecodeError:
+                patches[offset + 9] = entry[9] & ~0x08  # bit 11 of the little-endian flags
+        offset += 46 + name_length + extra_length + comment_length
+    return patches
+
+
+def _open_zip(fh) -> zipfile.ZipFile:
+    """The class zip. A member name flagged UTF-8 that is not makes zipfile refuse the whole
+    archive; such names are read as zip's other encoding (cp437) instead, so that the member
+    is its own student's problem (an unsafe name) and not everyone's."""
+    try:
+        return zipfile.ZipFile(fh)
+    except UnicodeDecodeError:
+        return zipfile.ZipFile(io.BufferedReader(_PatchedFile(fh, _false_utf8_flags(fh))))
+
+
 def unpack_zip(
     archive: Path, target: Path, assignment: str, notebooks: tuple[str, ...]
 ) -> list[Student]:
@@ -209,11 +288,7 @@ def unpack_zip(
     wanted = {(f"{nb}.ipynb",) for nb in notebooks} | {
         (assignment, f"{nb}.ipynb") for nb in notebooks
     }
-    try:
-        zf = zipfile.ZipFile(archive)
-    except UnicodeDecodeError as exc:  # a name flagged UTF-8 that is not: zipfile gives up
-        raise ValueError(f"{archive} has a member name that is not valid UTF-8 ({exc})") from None
-    with zf:
+    with open(archive, "rb") as fh, _open_zip(fh) as zf:
         members = zf.infolist()
         if len(members) > MAX_ZIP_MEMBERS:
             raise ValueError(f"{archive} has more than {MAX_ZIP_MEMBERS} entries")

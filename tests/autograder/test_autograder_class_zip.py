@@ -232,3 +232,17 @@ def test_a_member_shorter_than_its_header_is_refused(tmp_path: Path):
     archive.write_bytes(bytes(data))
     [student] = unpack_zip(archive, target, ASSIGNMENT, (NOTEBOOK,))
     assert "damaged" in student.problem and _written(target) == {}
+
+
+def test_a_name_falsely_flagged_utf8_is_its_students_problem_only(tmp_path: Path):
+    """zipfile refuses a whole archive over one such name; here it costs that student alone."""
+    archive, target = tmp_path / "class.zip", tmp_path / "unpacked"
+    _write(archive, [(_member(f"{n}/{NB}"), NOTEBOOK_BYTES) for n in ("badé", "café", "zed")])
+    archive.write_bytes(archive.read_bytes().replace("badé".encode(), b"bad\xff\xfe"))
+    with pytest.raises(UnicodeDecodeError):
+        zipfile.ZipFile(archive)
+    students = unpack_zip(archive, target, ASSIGNMENT, (NOTEBOOK,))
+    graded = sorted(s.student_id for s in students if s.problem is None)
+    [refused] = [s for s in students if s.problem is not None]
+    assert graded == ["café", "zed"] and "unsafe student id" in refused.problem
+    assert _written(target) == {f"café/{NB}": len(NOTEBOOK_BYTES), f"zed/{NB}": len(NOTEBOOK_BYTES)}
