@@ -123,12 +123,14 @@ def test_nbgrader_export_and_feedback_see_the_results(course: Path, tmp_path: Pa
     expected = {}
     for number, bug in enumerate([None, "padding_ignored"]):
         student = f"exported{number}"
-        (folder / student).mkdir()
+        (folder / student / ASSIGNMENT).mkdir(parents=True)  # as `nbgrader collect` lays it out
         nb = make_submission(source_notebook(course), bug)
-        nbformat.write(nb, folder / student / f"{ASSIGNMENT}.ipynb")
+        nbformat.write(nb, folder / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
         expected[student] = EXPECTED_SCORES[bug]
-    # as `nbgrader collect` records it; export's late penalty depends on it
-    (folder / "exported0" / "timestamp.txt").write_text("2026-11-20 10:00:00.000000 UTC")
+    # as `nbgrader collect` records it; the late penalty depends on it
+    (folder / "exported0" / ASSIGNMENT / "timestamp.txt").write_text(
+        "2026-11-20 10:00:00.000000 UTC"
+    )
     assert grade(course, folder, out).returncode == 0
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
         stamp = gb.find_submission(ASSIGNMENT, "exported0").timestamp
