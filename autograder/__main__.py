@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import zipfile
 from pathlib import Path
@@ -48,7 +49,20 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def _interrupted(signum, frame):
+    raise KeyboardInterrupt
+
+
+def stop_on_signals() -> None:
+    """Ctrl-C, ``kill -INT`` and a scheduler's SIGTERM stop the batch however the grader was
+    started. A background job of a non-interactive shell, or nohup, starts with SIGINT ignored,
+    and Python then installs no KeyboardInterrupt handler of its own: install one explicitly."""
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, _interrupted)
+
+
 def main(argv: list[str] | None = None) -> int:
+    stop_on_signals()
     try:
         return grade(argv)
     except KeyboardInterrupt:  # before grading started: nothing to save
