@@ -455,3 +455,88 @@ def pixel_shuffle(x, scale: int) -> np.ndarray:
     channels, h, w = x.shape
     out = x.reshape(channels // scale**2, scale, scale, h, w).transpose(0, 3, 1, 4, 2)
     return out.reshape(channels // scale**2, h * scale, w * scale)
+
+
+# --- Two and three dimensions (chapter 6): the matrix of a d-dimensional convolution ---------
+
+__all__ += ["conv_matrix_nd", "transposed_output_shape", "conv_transpose_nd"]
+
+
+def _per_axis(value, ndim: int) -> tuple:
+    """An int (the same on every axis) or a sequence of ``ndim`` values, as a tuple."""
+    values = (value,) * ndim if np.ndim(value) == 0 else tuple(value)
+    if len(values) != ndim:
+        raise ValueError(f"expected one value or {ndim} values, got {value!r}")
+    return tuple(int(v) for v in values)
+
+
+def conv_matrix_nd(
+    kernel, in_shape, stride=1, padding=0, dilation=1, out_shape=None
+) -> np.ndarray:
+    """W with ``W @ x.ravel() == F.conv{d}d(x, kernel, ...).ravel()`` for one channel.
+
+    Images and volumes are flattened row by row (numpy's and torch's order). Tap
+    ``(j_1, ..., j_d)`` reads the input at ``i_a s_a + j_a d_a - p_a`` on each axis ``a``
+    independently, so the 0/1 matrix of where it lands is the Kronecker product of the 1D
+    ``tap_matrices`` of the axes, and W is the tap-weighted sum of those products. Stride,
+    padding and dilation are an int or one value per axis; ``out_shape`` asks for extra output
+    rows on an axis, as ``conv_matrix``'s ``out_size`` does (for output_padding).
+    """
+    kernel = np.asarray(kernel, dtype=float)
+    ndim = kernel.ndim
+    axes = zip(kernel.shape, _per_axis(in_shape, ndim), _per_axis(stride, ndim),
+               _per_axis(padding, ndim), _per_axis(dilation, ndim),
+               out_shape if out_shape is not None else (None,) * ndim, strict=True)
+    taps = [tap_matrices(*axis) for axis in axes]  # taps[a][j]: where tap j of axis a lands
+    rows = int(np.prod([t[0].shape[0] for t in taps]))
+    W = np.zeros((rows, int(np.prod(in_shape))))
+    for index, tap in np.ndenumerate(kernel):
+        lands = taps[0][index[0]]
+        for axis in range(1, ndim):
+            lands = np.kron(lands, taps[axis][index[axis]])
+        W += tap * lands
+    return W
+
+
+def transposed_output_shape(
+    in_shape, kernel_shape, stride=1, padding=0, output_padding=0, dilation=1
+) -> tuple:
+    """``F.conv_transpose{d}d``'s output shape: the 1D length formula on every axis."""
+    ndim = len(kernel_shape)
+    return tuple(transposed_output_size(*axis) for axis in zip(
+        _per_axis(in_shape, ndim), kernel_shape, _per_axis(stride, ndim),
+        _per_axis(padding, ndim), _per_axis(output_padding, ndim), _per_axis(dilation, ndim),
+        strict=True))
+
+
+def conv_transpose_nd(
+    a, kernel, stride=1, padding=0, output_padding=0, dilation=1
+) -> np.ndarray:
+    """``F.conv_transpose1d/2d/3d`` for one channel, computed as ``W.T @ a.ravel()``.
+
+    W is the matrix of the convolution that maps the output's shape back to ``a.shape``,
+    exactly as ``conv_transpose1d`` does in 1D.
+    """
+    a = np.asarray(a, dtype=float)
+    kernel = np.asarray(kernel, dtype=float)
+    shape = transposed_output_shape(a.shape, kernel.shape, stride, padding, output_padding,
+                                    dilation)
+    W = conv_matrix_nd(kernel, shape, stride, padding, dilation, out_shape=a.shape)
+    return (W.T @ a.ravel()).reshape(shape)
+
+
+# --- The backward pass (chapter 7): which terms make each input gradient --------------------
+
+__all__ += ["input_grad_terms"]
+
+
+def input_grad_terms(
+    u: int, n: int, k: int, stride: int = 1, padding: int = 0, dilation: int = 1
+) -> list:
+    """The pairs ``(i, j)`` whose products ``g_i κ_j`` sum to ``∂ℓ/∂x_u``, in increasing ``i``.
+
+    They are the non-zero entries ``W[i, u] = κ_j`` of column ``u`` of the convolution's matrix:
+    output ``i`` read input ``u`` with tap ``j`` exactly when ``u = i s + j d - p``.
+    """
+    taps = tap_matrices(k, n, stride, padding, dilation)
+    return sorted((int(i), j) for j, B in enumerate(taps) for i in np.flatnonzero(B[:, u]))
