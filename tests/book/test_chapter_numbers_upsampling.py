@@ -44,26 +44,6 @@ def listed(values, sep=", ") -> str:
     return sep.join(ops.as_text(v) for v in values)
 
 
-def test_2d_and_3d_transposed_shapes(page_text):
-    up2d = nn.ConvTranspose2d(16, 8, kernel_size=(3, 4), stride=2, padding=(1, 1),
-                              output_padding=(1, 0))
-    up3d = nn.ConvTranspose3d(4, 2, kernel_size=3, stride=(1, 2, 2), padding=1,
-                              output_padding=(0, 1, 1))
-    with torch.no_grad():
-        y2d = up2d(torch.zeros(1, 16, 8, 8))
-        y3d = up3d(torch.zeros(1, 4, 4, 6, 6))
-    for expected in (shape_text(y2d.shape), shape_text(up2d.weight.shape),
-                     shape_text(y3d.shape)):
-        assert expected in page_text, f"{expected} missing from chapter 5"
-
-
-def test_2d_translated_kernels_sum(page_text):
-    a = torch.tensor([[1.0, 2], [-1, 3]], dtype=torch.float64)[None, None]
-    kernel = torch.tensor([[1.0, 0, -1], [2, 1, 0], [0, 1, 1]], dtype=torch.float64)[None, None]
-    full = F.conv_transpose2d(a, kernel, stride=2)[0, 0]
-    assert ops.as_text(full) in page_text
-
-
 def test_tiny_decoders_and_fcn_shapes(page_text):
     torch.manual_seed(0)
     decoder = nn.Sequential(*(nn.ConvTranspose2d(c_in, c_out, 4, stride=2, padding=1)
