@@ -1,9 +1,10 @@
-"""Chapter 4's claims about the backward pass, against torch autograd in float64.
+"""Chapter 7's claims about the backward pass, against torch autograd in float64.
 
 test_ops.py already checks the 1D autograd identity and the scalar adjoint test over all
-shapes; this file covers what the chapter adds: the signal-processing convolution (kernel
-reversed) at stride 1, why output_padding must be the stride's remainder, the entry-by-entry
-adjoint test, the 2D identity with one output padding per dimension, and ConvTranspose1d's
+shapes; this file covers what the chapter adds: the terms that make each input gradient (kernel
+read in reverse), the signal-processing convolution at stride 1, why output_padding must be the
+stride's remainder, the weight gradient X^T g, the entry-by-entry adjoint test and what the
+random one misses, the 2D identity with one output padding per axis, and ConvTranspose1d's
 forward pass being conv1d's backward pass.
 """
 
@@ -128,3 +129,67 @@ def test_conv_transpose_layer_runs_the_convolution_backward(k, stride, padding, 
     assert conv_out.shape == z.shape, "the layer's output has the length conv1d maps back to n"
     (backward,) = torch.autograd.grad(conv_out, probe, grad_outputs=z)
     close(upsampled.detach()[0, 0], backward[0, 0], "ConvTranspose1d vs conv1d backward")
+
+
+@settings(max_examples=200, deadline=None)
+@given(conv_case())
+def test_input_grad_terms_sum_to_autograd_and_read_the_kernel_in_reverse(case):
+    """dl/dx_u = sum of g_i κ_j over ops.input_grad_terms(u); j falls as i rises."""
+    kernel, x, grad_y, stride, padding, dilation = case
+    grad_x = autograd_input_grad(x, kernel, grad_y, stride, padding, dilation)
+    for u in range(x.size):
+        terms = ops.input_grad_terms(u, x.size, kernel.size, stride, padding, dilation)
+        total = sum(grad_y[i] * kernel[j] for i, j in terms)
+        close(np.array([total]), grad_x[u : u + 1], f"terms of dl/dx_{u}")
+        assert np.all(np.diff([j for _, j in terms]) < 0), terms
+
+
+@settings(max_examples=150, deadline=None)
+@given(conv_case(max_stride=1, max_dilation=1))
+def test_gradient_is_a_correlation_with_the_flipped_kernel_only(case):
+    """At stride 1 without padding: np.correlate(g padded by k-1, κ flipped) is x.grad."""
+    kernel, x, grad_y, _, _, _ = case
+    assume(ops.conv_output_size(x.size, kernel.size) >= 1)
+    grad_y = grad_y[: ops.conv_output_size(x.size, kernel.size)]
+    grad_x = autograd_input_grad(x, kernel, grad_y)
+    padded = np.pad(grad_y, kernel.size - 1)
+    close(np.correlate(padded, kernel[::-1]), grad_x, "correlation with the flipped kernel")
+
+
+@settings(max_examples=200, deadline=None)
+@given(conv_case(max_dilation=1))
+def test_weight_gradient_is_x_transposed_g_and_a_dilated_correlation(case):
+    """dl/dκ = X^T g = conv1d(x̃, g, dilation=s)[:k], and dl/db = sum(g)."""
+    kernel, x, grad_y, stride, padding, _ = case
+    x_t, kernel_t = t(x).requires_grad_(True), t(kernel).requires_grad_(True)
+    bias_t = torch.zeros(1, dtype=torch.float64, requires_grad=True)
+    y = F.conv1d(x_t, kernel_t, bias_t, stride=stride, padding=padding)
+    kernel_grad, bias_grad = torch.autograd.grad(y, (kernel_t, bias_t), t(grad_y))
+    X = ops.input_matrix(x, kernel.size, stride, padding)
+    close(X.T @ grad_y, kernel_grad[0, 0], f"X^T g (s={stride}, p={padding})")
+    as_conv = F.conv1d(t(np.pad(x, padding)), t(grad_y), dilation=stride)[0, 0, : kernel.size]
+    close(as_conv, kernel_grad[0, 0], "conv1d(x padded, g, dilation=s)")
+    close(np.array([grad_y.sum()]), bias_grad, "sum of g")
+
+
+def crop_from_the_end(a, kernel, stride, padding, output_padding):
+    """The chapter's buggy transposed convolution: all 2p cropped positions taken at the end."""
+    uncropped = F.conv_transpose1d(t(a), t(kernel), stride=stride,
+                                   output_padding=output_padding)[0, 0].numpy()
+    return uncropped[: uncropped.size - 2 * padding]
+
+
+@settings(max_examples=150, deadline=None)
+@given(conv_case(max_dilation=1), st.integers(0, 2**32 - 1))
+def test_buggy_crop_passes_the_adjoint_test_exactly_when_there_is_no_padding(case, seed):
+    kernel, x, _, stride, padding, _ = case
+    rng = np.random.default_rng(seed)
+    kernel, x = rng.normal(size=kernel.size), rng.normal(size=x.size)
+    W = ops.conv_matrix(kernel, x.size, stride, padding)
+    assume(np.any(W))  # some tap reads x, so the terms have a size to compare the gap with
+    a = rng.normal(size=W.shape[0])
+    r = ops.needed_output_padding(x.size, kernel.size, stride, padding)
+    back = crop_from_the_end(a, kernel, stride, padding, r)
+    assert back.size == x.size
+    gap = abs(a @ (W @ x) - back @ x) / (np.abs(a) @ np.abs(W) @ np.abs(x))
+    assert (gap <= 1e-12) == (padding == 0), (gap, padding)
