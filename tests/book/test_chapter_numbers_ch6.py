@@ -54,6 +54,7 @@ def test_crop_and_output_padding(page):
     padding_only = F.conv_transpose2d(A, KERNEL, stride=2, padding=1)[0, 0]
     lecture = F.conv_transpose2d(A, KERNEL, **LECTURE)[0, 0]
     assert lecture.shape == (4, 4)
+    assert f"(2 − 1)·2 − 2·1 + (3 − 1) + 1 + 1 = {lecture.shape[0]}" in page
     assert f"Padding alone leaves {size(padding_only.shape)}" in page
     assert f"the output is {size(lecture.shape)}" in page
     assert f"comes back as {ops.as_text(lecture[-1])}" in page
