@@ -17,6 +17,8 @@ def lecture_2d(pixel=0, stride=2, padding=1, output_padding=1):
     def uncropped(a):
         return F.conv_transpose2d(a, KERNEL, stride=stride)[0, 0].numpy()
 
+    output = F.conv_transpose2d(A, KERNEL, stride=stride, padding=padding,
+                                output_padding=output_padding)[0, 0].numpy()
     return {
         "a": A[0, 0].numpy(),
         "kernel": KERNEL[0, 0].numpy(),
@@ -27,8 +29,8 @@ def lecture_2d(pixel=0, stride=2, padding=1, output_padding=1):
         # padding 0 crops nothing, so output_padding appends zero rows and columns
         "canvas": F.conv_transpose2d(A, KERNEL, stride=stride,
                                      output_padding=output_padding)[0, 0].numpy(),
-        "output": F.conv_transpose2d(A, KERNEL, stride=stride, padding=padding,
-                                     output_padding=output_padding)[0, 0].numpy(),
+        "output": output,
+        "caption": f" = {output.shape[0]}: padding {padding} crops",
     }
 
 
@@ -45,6 +47,7 @@ def matrix_view(stride=2, i=0):
         "a": A[0, 0].numpy(),
         "output": F.conv_transpose2d(A, KERNEL, stride=stride, padding=padding,
                                      output_padding=output_padding)[0, 0].numpy(),
+        "caption": f"so W is {W.shape[0]} × {W.shape[1]} and Wᵀ is {W.shape[1]} × {W.shape[0]}",
     }
 
 
@@ -65,9 +68,14 @@ def stamps_3d(voxel=7, stride=2):
                                   output_padding=output_padding)[0, 0].numpy()
 
     stamp, out = transposed(alone), transposed(A3)
+    ones = torch.ones_like(KERNEL3)
+    landed = int(torch.count_nonzero(F.conv_transpose3d(
+        (torch.arange(8).reshape(A3.shape) == voxel).double(), ones, stride=stride,
+        padding=padding, output_padding=output_padding)))
     shown = {f"a_depth{z}": A3[0, 0, z].numpy() for z in range(2)}
     shown.update({f"stamp_depth{z}": stamp[z] for z in range(stamp.shape[0])})
     shown.update({f"output_depth{z}": out[z] for z in range(out.shape[0])})
+    shown["caption"] = f"{landed} of the 27 taps land inside"
     return shown
 
 

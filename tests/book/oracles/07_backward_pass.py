@@ -35,7 +35,8 @@ def backward_by_indices(u=1, stride=1, padding=0):
     g, x_grad, _ = autograd(LECTURE_X, LECTURE_KERNEL, stride, padding)
     W = conv_matrix(LECTURE_X, LECTURE_KERNEL, stride, padding)
     return {"W": W.numpy(), "kernel": LECTURE_KERNEL.numpy(), "g": g.numpy(),
-            "terms": (g * W[:, u]).numpy(), "x": LECTURE_X.numpy(), "x_grad": x_grad.numpy()}
+            "terms": (g * W[:, u]).numpy(), "x": LECTURE_X.numpy(), "x_grad": x_grad.numpy(),
+            "caption": f"autograd: x.grad[{u}] = {x_grad[u].item():g}."}
 
 
 def backward_identity(n=8, k=3, stride=2, padding=1):
@@ -50,6 +51,7 @@ def backward_identity(n=8, k=3, stride=2, padding=1):
         "via_transpose": F.conv_transpose1d(g[None, None], kernel[None, None], stride=stride,
                                             padding=padding, output_padding=r)[0, 0].numpy(),
         "via_matrix": (W.T @ g).numpy(),
+        "caption": f"so output_padding = {r}.",
     }
     if r:
         shown["short"] = short.numpy()
@@ -62,7 +64,8 @@ def weight_gradient(j=0, stride=1, padding=0):
     X = padded.unfold(0, LECTURE_KERNEL.numel(), stride)  # row i: the window output i reads
     return {"x_padded": padded.numpy(), "X": X.numpy(), "g": g.numpy(),
             "terms": (g * X[:, j]).numpy(), "XT_g": (X.T @ g).numpy(),
-            "kernel_grad": kernel_grad.numpy()}
+            "kernel_grad": kernel_grad.numpy(),
+            "caption": f"autograd: κ.grad[{j}] = {kernel_grad[j].item():g}."}
 
 
 ORACLES = [
