@@ -99,8 +99,8 @@ def input_matrix(x, k: int, stride: int = 1, padding: int = 0, dilation: int = 1
     """
     x = np.pad(np.asarray(x, dtype=float), padding)
     rows = conv_output_size(x.size, k, stride, 0, dilation)
-    taps = np.arange(k) * dilation
-    return np.stack([x[i * stride + taps] for i in range(rows)]) if rows > 0 else np.zeros((0, k))
+    windows = [x[window_positions(i, k, stride, dilation)] for i in range(rows)]
+    return np.stack(windows) if rows > 0 else np.zeros((0, k))
 
 
 def conv1d(x, kernel, stride: int = 1, padding: int = 0, dilation: int = 1) -> np.ndarray:
@@ -540,3 +540,65 @@ def input_grad_terms(
     """
     taps = tap_matrices(k, n, stride, padding, dilation)
     return sorted((int(i), j) for j, B in enumerate(taps) for i in np.flatnonzero(B[:, u]))
+
+
+# --- Chapter 1: the sliding window, W on the padded input, and X -----------------------------
+
+__all__ += [
+    "window_positions",
+    "window_mask",
+    "padded_conv_matrix",
+    "row_taps",
+    "symbolic_input_matrix",
+]
+
+
+def window_positions(i: int, k: int, stride: int = 1, dilation: int = 1) -> np.ndarray:
+    """Where output ``i`` reads the padded input: position ``i*s + j*d`` for tap ``j``."""
+    return i * stride + np.arange(k) * dilation
+
+
+def window_mask(
+    i: int, n: int, k: int, stride: int = 1, padding: int = 0, dilation: int = 1
+) -> np.ndarray:
+    """Boolean mask over the padded input (length ``n + 2p``) of the window output ``i`` reads."""
+    mask = np.zeros(n + 2 * padding, dtype=bool)
+    mask[window_positions(i, k, stride, dilation)] = True
+    return mask
+
+
+def padded_conv_matrix(
+    kernel, n: int, stride: int = 1, padding: int = 0, dilation: int = 1
+) -> np.ndarray:
+    """The m × (n + 2p) matrix CS 7643 draws: the convolution acting on the *padded* input.
+
+    Every row holds all k taps. Its first and last ``p`` columns only ever multiply padding
+    zeros; dropping them gives ``conv_matrix``, the W that acts on x itself, whose edge rows
+    then hold fewer taps.
+    """
+    return conv_matrix(kernel, n + 2 * padding, stride, 0, dilation)
+
+
+def row_taps(
+    i: int, k: int, n: int, stride: int = 1, padding: int = 0, dilation: int = 1
+) -> list[int]:
+    """The taps ``j`` that row ``i`` of W keeps: those landing on x, not on the padding."""
+    inputs = window_positions(i, k, stride, dilation) - padding
+    return [j for j, u in enumerate(inputs) if 0 <= u < n]
+
+
+def symbolic_input_matrix(
+    input_names: str, k: int, stride: int = 1, padding: int = 0, dilation: int = 1
+):
+    """X with symbolic inputs (sympy), e.g. ``symbolic_input_matrix("x_0:4", 3, padding=1)``.
+
+    Built by ``input_matrix`` on the positions 1 … n (0 marks padding), so the symbolic
+    windows come from the same code as the numeric ones.
+    """
+    import sympy
+
+    names = sympy.symbols(input_names)
+    positions = input_matrix(np.arange(1, len(names) + 1), k, stride, padding, dilation)
+    values = [0, *names]
+    rows, cols = positions.shape
+    return sympy.Matrix(rows, cols, lambda i, j: values[int(positions[i, j])])
