@@ -1,41 +1,95 @@
-"""Torch oracles for the explorers of book/01_conv_as_matrix.md (see explorer_oracle.py)."""
+"""Torch oracles for chapter 1's explorers: what each block must show at a few settings.
+
+Everything here is computed with torch in float64, never with tconv: a window is torch's
+``unfold`` of the padded input, a convolution's matrix is the Jacobian autograd finds.
+"""
+
+from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
 from explorer_oracle import Oracle
 
-X = torch.tensor([1, 4, -1, 0, 2, -2, 1, 3, 3, 1], dtype=torch.float64)
-KAPPA = torch.tensor([1, 2, -1, 3], dtype=torch.float64)
+# Fleuret's worked example (AMMI 9.1, "Convolution layer").
+X = [1.0, 4.0, -1.0, 0.0, 2.0, -2.0, 1.0, 3.0, 3.0, 1.0]
+KAPPA = [1.0, 2.0, 0.0, -1.0]
+# ch01-conv-matrix: the input 1, 2, ..., n and this kernel cut to k taps (no zeros in either).
+BAND_KERNEL = [1.0, 2.0, -1.0, 3.0]
 
 
-def conv_matrix(n, k, stride, padding, dilation):
-    """W of the layer, as torch's Jacobian of conv1d with respect to its input."""
-    def conv(x):
-        return F.conv1d(x[None, None], KAPPA[:k][None, None], stride=stride, padding=padding,
-                        dilation=dilation)[0, 0]
-
-    return torch.autograd.functional.jacobian(conv, X[:n])
+def t(values) -> torch.Tensor:
+    return torch.tensor(values, dtype=torch.float64)
 
 
-def conv_as_matrix(n, k, stride, padding, dilation):
-    x = X[:n]
-    W = conv_matrix(n, k, stride, padding, dilation)
-    y = F.conv1d(x[None, None], KAPPA[:k][None, None], stride=stride, padding=padding,
-                 dilation=dilation)[0, 0]
+def conv(x, kernel, stride, padding, dilation) -> torch.Tensor:
+    return F.conv1d(t(x)[None, None], t(kernel)[None, None], stride=stride, padding=padding,
+                    dilation=dilation)[0, 0]
+
+
+def conv_matrix(kernel, n, stride, padding, dilation) -> torch.Tensor:
+    """The m × n matrix of the convolution: the Jacobian of conv1d with respect to its input."""
+    return torch.autograd.functional.jacobian(
+        lambda x: F.conv1d(x[None, None], t(kernel)[None, None], stride=stride, padding=padding,
+                           dilation=dilation)[0, 0],
+        torch.zeros(n, dtype=torch.float64))
+
+
+def windows(x, k, stride, padding, dilation) -> torch.Tensor:
+    """Row i: the entries of the padded input that output i reads (im2col, by unfold)."""
+    padded = F.pad(t(x), (padding, padding))
+    return padded.unfold(0, dilation * (k - 1) + 1, stride)[:, ::dilation]
+
+
+def sliding_window(i=0, stride=1, padding=0, dilation=1):
+    padded = F.pad(t(X), (padding, padding))
+    kernel_under_window = conv_matrix(KAPPA, padded.numel(), stride, 0, dilation)[i]
     return {
-        f"W ({W.shape[0]}×{W.shape[1]}), band outlined": W.numpy(),
-        "padded input (padding outlined; W has no column for it)":
-            F.pad(x, (padding, padding)).numpy(),
-        "x": x.numpy(),
-        "y = W x": y.numpy(),
+        "window": torch.stack([padded, kernel_under_window]).numpy(),
+        "products": (windows(X, len(KAPPA), stride, padding, dilation)[i] * t(KAPPA)).numpy(),
+        "y": conv(X, KAPPA, stride, padding, dilation).numpy(),
+    }
+
+
+def conv_as_matrix(n=4, k=3, stride=1, padding=1, dilation=1):
+    x, kernel = [float(u + 1) for u in range(n)], BAND_KERNEL[:k]
+    return {
+        "W_padded": conv_matrix(kernel, n + 2 * padding, stride, 0, dilation).numpy(),
+        "x_padded": F.pad(t(x), (padding, padding)).numpy(),
+        "W": conv_matrix(kernel, n, stride, padding, dilation).numpy(),
+        "y": conv(x, kernel, stride, padding, dilation).numpy(),
+    }
+
+
+def two_products(i=0, stride=1, padding=0, dilation=1):
+    y = conv(X, KAPPA, stride, padding, dilation)[:, None].numpy()
+    return {
+        "W": conv_matrix(KAPPA, len(X), stride, padding, dilation).numpy(),
+        "x": t(X)[:, None].numpy(),
+        "Wx": y,
+        "X": windows(X, len(KAPPA), stride, padding, dilation).numpy(),
+        "kappa": t(KAPPA)[:, None].numpy(),
+        "Xkappa": y,
     }
 
 
 ORACLES = [
     Oracle(
+        name="ch01-sliding-window",
+        # Fleuret's first, middle and last output; then padding, stride and dilation.
+        settings=[{"i": 0}, {"i": 3}, {"i": 6}, {"i": 0, "padding": 1},
+                  {"i": 2, "stride": 2, "padding": 1}, {"i": 3, "dilation": 2}],
+        expected=sliding_window,
+    ),
+    Oracle(
         name="ch01-conv-matrix",
-        settings=[{}, {"stride": 2}, {"dilation": 2, "padding": 2},
-                  {"n": 4, "k": 4, "stride": 3, "padding": 0}],
+        # CS 7643's k=3, s=1, p=1 on four inputs; more padding; stride; dilation.
+        settings=[{}, {"padding": 2}, {"n": 8, "k": 4, "stride": 2}, {"n": 7, "dilation": 2}],
         expected=conv_as_matrix,
+    ),
+    Oracle(
+        name="ch01-two-products",
+        settings=[{"i": 0}, {"i": 2, "stride": 2}, {"i": 8, "padding": 1},
+                  {"i": 1, "dilation": 2, "padding": 2}],
+        expected=two_products,
     ),
 ]
