@@ -75,6 +75,12 @@ def taps(indices) -> str:
     return ", ".join(f"κ{str(j).translate(SUBSCRIPTS)}" for j in indices)
 
 
+def run(name, indices) -> str:
+    """'x̃₀ … x̃₃' for the first and last of ``indices``."""
+    first, last = (str(int(i)).translate(SUBSCRIPTS) for i in (indices[0], indices[-1]))
+    return f"{name}{first} … {name}{last}"
+
+
 @pytest.fixture(scope="module")
 def raw(built_site) -> str:
     return (built_site / PAGE).read_text(encoding="utf-8")
@@ -101,6 +107,8 @@ def test_fleuret_matrix_is_toeplitz(page):
     diagonals_constant = bool((W[1:, 1:] == W[:-1, :-1]).all())
     assert diagonals_constant
     assert f"returns {diagonals_constant}" in page
+    zero_taps = (t(KAPPA) == 0).nonzero().flatten().tolist()
+    assert f"zero tap, {taps(zero_taps)}, sits inside the band" in page
 
 
 def test_cs7643_example_shapes_and_edge_rows(page):
@@ -111,7 +119,9 @@ def test_cs7643_example_shapes_and_edge_rows(page):
     assert f"{padded_W.shape[0]} × {padded_W.shape[1]}" in page
     assert f"{W.shape[0]} × {W.shape[1]}" in page
     kept = kept_taps(3, 4, padding=1)
-    assert f"row 0 keeps only {taps(kept[0])}" in page
+    assert f"middle rows hold all {max(len(row) for row in kept)} taps" in page
+    lost = sorted(set(range(3)) - set(kept[0]))
+    assert f"row 0 keeps only {taps(kept[0])} ({taps(lost)} would multiply the padding" in page
     assert f"the last row keeps only {taps(kept[-1])}" in page
     assert ops.as_text([len(row) for row in kept]) in page
     assert len(kept[0]) < 3 and len(kept[-1]) < 3
@@ -129,8 +139,10 @@ def test_cs7643_products_in_both_notations_are_typeset(raw):
 def test_answer_padding_one(page):
     k = len(KAPPA)
     window = windows(X, k, padding=1)[0].tolist()
+    positions = windows(list(range(len(X) + 2)), k)[0]  # positions in x̃ (p = 1)
     assert length_formula(len(X), k, padding=1) in page
-    assert ops.as_text(window) in page
+    assert f"{run('x̃', positions)} = {ops.as_text(window)}: one padding zero, then " \
+        f"{run('x', [0, k - 2])}" in page
     assert product_sum(KAPPA, window) in page
     assert ops.as_text(conv(X, KAPPA, padding=1)) in page
 
@@ -141,6 +153,7 @@ def test_answer_dilation_two(page):
     assert f"d(k − 1) + 1 = 2·{k - 1} + 1 = {span}" in page
     assert length_formula(len(X), k, dilation=2) in page
     assert ops.as_text(conv(X, KAPPA, dilation=2)) in page
+    assert f"still has {k} taps" in page
 
 
 def test_answer_taps_per_row(page):
@@ -154,6 +167,9 @@ def test_answer_taps_per_row(page):
     assert f"holding {ops.as_text([len(r) for r in kept])} taps: without padding" in page
     opening = ops.as_text([len(r) for r in kept_taps(3, 4, padding=1)])
     assert f"At the opening p = 1 the rows hold {opening}" in page
+    on_padded = {int(n) for n in (jacobian([1.0] * 3, 4 + 2 * 2) != 0).sum(dim=1)}
+    assert len(on_padded) == 1
+    assert f"every row holds all {on_padded.pop()} taps" in page
 
 
 def test_answer_stride_two(page):
@@ -162,7 +178,8 @@ def test_answer_stride_two(page):
     W2 = jacobian(KAPPA, len(X), stride=2)
     band = jacobian([1.0] * k, len(X), stride=2)[2].nonzero().flatten().tolist()
     assert f"is = 2·2 = {2 * 2}" in page
-    assert f"row 2 of X is {ops.as_text(X2[2])}" in page
+    inputs = windows(list(range(len(X))), k, stride=2)[2]
+    assert f"row 2 of X is {ops.as_text(X2[2])} ({run('x', inputs)})" in page
     assert f"columns {', '.join(map(str, band))}" in page
     assert product_sum(KAPPA, X2[2].tolist()) in page
     assert f"{W2.shape[0]} × {W2.shape[1]} and {X2.shape[0]} × {X2.shape[1]}" in page
