@@ -14,7 +14,7 @@ import re
 
 import pytest
 import torch
-import torch.nn.functional as F
+from torch_reference import torch_conv1d, torch_conv_matrix, torch_windows
 
 from tconv import ops
 
@@ -28,37 +28,16 @@ WIDGET_STATE = re.compile(
     r'<script type="application/vnd\.jupyter\.widget-state\+json">(.*?)</script>', re.S)
 
 
-def t(values) -> torch.Tensor:
-    """float64; a tensor passes through unchanged, so autograd can follow it."""
-    return torch.as_tensor(values, dtype=torch.float64)
-
-
-def conv(x, kernel, stride=1, padding=0, dilation=1) -> torch.Tensor:
-    return F.conv1d(t(x)[None, None], t(kernel)[None, None], stride=stride, padding=padding,
-                    dilation=dilation)[0, 0]
-
-
-def jacobian(kernel, n, stride=1, padding=0, dilation=1) -> torch.Tensor:
-    """The convolution's matrix W as autograd sees it."""
-    return torch.autograd.functional.jacobian(
-        lambda x: conv(x, kernel, stride, padding, dilation), torch.zeros(n, dtype=torch.float64))
-
-
-def windows(x, k, stride=1, padding=0, dilation=1) -> torch.Tensor:
-    padded = F.pad(t(x), (padding, padding))
-    return padded.unfold(0, dilation * (k - 1) + 1, stride)[:, ::dilation]
-
-
 def kept_taps(k, n, stride=1, padding=0, dilation=1) -> list[list[int]]:
     """For each row of W, the taps j whose weight reaches it (autograd, one tap at a time)."""
-    rows = [jacobian([float(j == tap) for j in range(k)], n, stride, padding, dilation)
+    rows = [torch_conv_matrix([float(j == tap) for j in range(k)], n, stride, padding, dilation)
             for tap in range(k)]
     return [[tap for tap in range(k) if rows[tap][i].any()] for i in range(rows[0].shape[0])]
 
 
 def length_formula(n, k, stride=1, padding=0, dilation=1) -> str:
     """The chapter's output-size formula with numbers; the result is torch's output length."""
-    m = conv([0.0] * n, [0.0] * k, stride, padding, dilation).numel()
+    m = torch_conv1d([0.0] * n, [0.0] * k, stride, padding, dilation).numel()
     return f"⌊({n} + {2 * padding} − {dilation * (k - 1)} − 1)/{stride}⌋ + 1 = {m}"
 
 
@@ -68,7 +47,9 @@ def product_sum(kernel, window) -> str:
         return ops.as_text([v]) if v >= 0 else f"({ops.as_text([v])})"
 
     terms = " + ".join(f"{factor(a)}·{factor(b)}" for a, b in zip(kernel, window, strict=True))
-    return f"{terms} = {ops.as_text([float(t(kernel) @ t(window))])}"
+    inner = torch.dot(torch.tensor(kernel, dtype=torch.float64),
+                      torch.tensor(window, dtype=torch.float64))
+    return f"{terms} = {ops.as_text([float(inner)])}"
 
 
 def taps(indices) -> str:
@@ -95,27 +76,27 @@ def page(raw) -> str:
 
 
 def test_fleuret_example(page):
-    y = conv(X, KAPPA)
+    y = torch_conv1d(X, KAPPA)
     assert ops.as_text(y) in page
     assert f"{len(X)} − {len(KAPPA)} + 1 = {y.numel()}" in page
-    assert product_sum(KAPPA, windows(X, len(KAPPA))[0].tolist()) in page, "y0 as a sum"
+    assert product_sum(KAPPA, torch_windows(X, len(KAPPA))[0].tolist()) in page, "y0 as a sum"
     assert f"{y.numel()} × {len(X)}" in page and f"{y.numel()} × {len(KAPPA)}" in page
 
 
 def test_fleuret_matrix_is_toeplitz(page):
-    W = jacobian(KAPPA, len(X))
+    W = torch_conv_matrix(KAPPA, len(X))
     diagonals_constant = bool((W[1:, 1:] == W[:-1, :-1]).all())
     assert diagonals_constant
     assert f"returns {diagonals_constant}" in page
-    zero_taps = (t(KAPPA) == 0).nonzero().flatten().tolist()
+    zero_taps = [j for j, tap in enumerate(KAPPA) if tap == 0]
     assert f"zero tap, {taps(zero_taps)}, sits inside the band" in page
 
 
 def test_cs7643_example_shapes_and_edge_rows(page):
     """k=3, s=1, p=1 on four inputs: a 4 × 6 matrix on the padded input, W is 4 × 4, and the
     edge rows of W keep two taps (the review's correction of 'every row carries k numbers')."""
-    padded_W = jacobian([1.0, 2.0, 3.0], 6)
-    W = jacobian([1.0, 2.0, 3.0], 4, padding=1)
+    padded_W = torch_conv_matrix([1.0, 2.0, 3.0], 6)
+    W = torch_conv_matrix([1.0, 2.0, 3.0], 4, padding=1)
     assert f"{padded_W.shape[0]} × {padded_W.shape[1]}" in page
     assert f"{W.shape[0]} × {W.shape[1]}" in page
     kept = kept_taps(3, 4, padding=1)
@@ -138,21 +119,22 @@ def test_cs7643_products_in_both_notations_are_typeset(raw):
 
 def test_answer_padding_one(page):
     k = len(KAPPA)
-    window = windows(X, k, padding=1)[0].tolist()
-    positions = windows(list(range(len(X) + 2)), k)[0]  # positions in x̃ (p = 1)
+    window = torch_windows(X, k, padding=1)[0].tolist()
+    positions = torch_windows(list(range(len(X) + 2)), k)[0]  # positions in x̃ (p = 1)
     assert length_formula(len(X), k, padding=1) in page
     assert f"{run('x̃', positions)} = {ops.as_text(window)}: one padding zero, then " \
         f"{run('x', [0, k - 2])}" in page
     assert product_sum(KAPPA, window) in page
-    assert ops.as_text(conv(X, KAPPA, padding=1)) in page
+    assert ops.as_text(torch_conv1d(X, KAPPA, padding=1)) in page
 
 
 def test_answer_dilation_two(page):
     k = len(KAPPA)
-    span = windows(X, k, dilation=2).shape[1] * 2 - 1  # first to last tap, both included
+    positions = torch_windows(list(range(len(X))), k, dilation=2)[0]
+    span = int(positions[-1] - positions[0]) + 1  # first to last tap, both included
     assert f"d(k − 1) + 1 = 2·{k - 1} + 1 = {span}" in page
     assert length_formula(len(X), k, dilation=2) in page
-    assert ops.as_text(conv(X, KAPPA, dilation=2)) in page
+    assert ops.as_text(torch_conv1d(X, KAPPA, dilation=2)) in page
     assert f"still has {k} taps" in page
 
 
@@ -167,18 +149,18 @@ def test_answer_taps_per_row(page):
     assert f"holding {ops.as_text([len(r) for r in kept])} taps: without padding" in page
     opening = ops.as_text([len(r) for r in kept_taps(3, 4, padding=1)])
     assert f"At the opening p = 1 the rows hold {opening}" in page
-    on_padded = {int(n) for n in (jacobian([1.0] * 3, 4 + 2 * 2) != 0).sum(dim=1)}
+    on_padded = {int(n) for n in (torch_conv_matrix([1.0] * 3, 4 + 2 * 2) != 0).sum(dim=1)}
     assert len(on_padded) == 1
     assert f"every row holds all {on_padded.pop()} taps" in page
 
 
 def test_answer_stride_two(page):
     k = len(KAPPA)
-    X2 = windows(X, k, stride=2)
-    W2 = jacobian(KAPPA, len(X), stride=2)
-    band = jacobian([1.0] * k, len(X), stride=2)[2].nonzero().flatten().tolist()
+    X2 = torch_windows(X, k, stride=2)
+    W2 = torch_conv_matrix(KAPPA, len(X), stride=2)
+    band = torch_conv_matrix([1.0] * k, len(X), stride=2)[2].nonzero().flatten().tolist()
     assert f"is = 2·2 = {2 * 2}" in page
-    inputs = windows(list(range(len(X))), k, stride=2)[2]
+    inputs = torch_windows(list(range(len(X))), k, stride=2)[2]
     assert f"row 2 of X is {ops.as_text(X2[2])} ({run('x', inputs)})" in page
     assert f"columns {', '.join(map(str, band))}" in page
     assert product_sum(KAPPA, X2[2].tolist()) in page
@@ -194,7 +176,7 @@ def test_sweep_count_and_error(page):
                 for padding in range(3):
                     for dilation in range(1, 3):
                         try:
-                            conv([0.0] * n, [0.0] * k, stride, padding, dilation)
+                            torch_conv1d([0.0] * n, [0.0] * k, stride, padding, dilation)
                         except RuntimeError:  # torch: the output would be empty
                             continue
                         accepted += 1

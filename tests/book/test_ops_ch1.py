@@ -6,29 +6,12 @@ from __future__ import annotations
 
 import numpy as np
 import sympy
-import torch
 import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from torch_reference import close, conv_settings, t
+from torch_reference import close, conv_settings, t, torch_conv_matrix, torch_windows
 
 from tconv import ops
-
-
-def torch_windows(x, k, stride, padding, dilation) -> torch.Tensor:
-    """Row i: the entries of the padded input that output i reads, by torch's own unfold."""
-    padded = F.pad(t(x), (padding, padding))[0, 0]
-    span = dilation * (k - 1) + 1
-    return padded.unfold(0, span, stride)[:, ::dilation]
-
-
-def conv_jacobian(kernel, n, stride, padding, dilation) -> np.ndarray:
-    """d conv1d(x) / dx: the convolution's matrix as torch's autograd sees it."""
-    def conv(x):
-        return F.conv1d(x[None, None], t(kernel), stride=stride, padding=padding,
-                        dilation=dilation)[0, 0]
-
-    return torch.autograd.functional.jacobian(conv, torch.zeros(n, dtype=torch.float64)).numpy()
 
 
 @settings(max_examples=200, deadline=None)
@@ -54,7 +37,7 @@ def test_padded_conv_matrix_acts_on_the_padded_input_and_crops_to_w(case):
     padded_W = ops.padded_conv_matrix(kernel, x.size, stride, padding, dilation)
     expected = F.conv1d(t(x), t(kernel), stride=stride, padding=padding, dilation=dilation)[0, 0]
     close(padded_W @ np.pad(x, padding), expected, "W~ @ padded x")
-    close(padded_W, conv_jacobian(kernel, x.size + 2 * padding, stride, 0, dilation),
+    close(padded_W, torch_conv_matrix(kernel, x.size + 2 * padding, stride, 0, dilation),
           "W~ is the Jacobian of the unpadded convolution of the padded input")
     close(padded_W[:, padding : padding + x.size],
           ops.conv_matrix(kernel, x.size, stride, padding, dilation), "W~ without padding columns")
@@ -67,7 +50,7 @@ def test_padded_conv_matrix_acts_on_the_padded_input_and_crops_to_w(case):
 def test_row_taps_are_the_taps_whose_weight_reaches_row_i_of_the_jacobian(case):
     kernel, x, stride, padding, dilation = case
     k, n = kernel.size, x.size
-    reaches = np.stack([conv_jacobian(np.eye(k)[j], n, stride, padding, dilation).any(axis=1)
+    reaches = np.stack([torch_conv_matrix(np.eye(k)[j], n, stride, padding, dilation).any(dim=1)
                         for j in range(k)])  # reaches[j, i]: tap j lands on x in row i
     for i in range(reaches.shape[1]):
         assert ops.row_taps(i, k, n, stride, padding, dilation) == list(np.flatnonzero(

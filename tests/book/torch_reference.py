@@ -1,13 +1,14 @@
 """What every tconv.ops test needs: torch tensors, a float64 comparison, valid settings.
 
-One copy, imported by the tests/book/test_ops*.py files, so a tolerance or a strategy is
-changed in one place.
+One copy, imported by the tests/book/test_ops*.py files (and by the chapters' page tests and
+explorer oracles), so a tolerance or a strategy is changed in one place.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from hypothesis import assume
 from hypothesis import strategies as st
 
@@ -58,3 +59,26 @@ def transposed_settings(draw):
     n = draw(st.integers(1, 8))
     assume(ops.transposed_output_size(n, k, stride, padding, output_padding, dilation) >= 1)
     return vector(draw, k), vector(draw, n), stride, padding, output_padding, dilation
+
+
+# --- Chapter 1: a convolution's windows and matrix, by torch alone ---------------------------
+
+
+def torch_conv1d(x, kernel, stride=1, padding=0, dilation=1) -> torch.Tensor:
+    """``F.conv1d`` of one 1D signal, as a 1D float64 tensor (autograd follows a tensor ``x``)."""
+    x, kernel = (torch.as_tensor(v, dtype=torch.float64) for v in (x, kernel))
+    return F.conv1d(x[None, None], kernel[None, None], stride=stride, padding=padding,
+                    dilation=dilation)[0, 0]
+
+
+def torch_conv_matrix(kernel, n, stride=1, padding=0, dilation=1) -> torch.Tensor:
+    """The m × n matrix of a convolution: autograd's Jacobian of ``F.conv1d`` in its input."""
+    return torch.autograd.functional.jacobian(
+        lambda x: torch_conv1d(x, kernel, stride, padding, dilation),
+        torch.zeros(n, dtype=torch.float64))
+
+
+def torch_windows(x, k, stride=1, padding=0, dilation=1) -> torch.Tensor:
+    """Row i: the entries of the padded input that output i reads (im2col), by ``unfold``."""
+    padded = F.pad(torch.as_tensor(x, dtype=torch.float64), (padding, padding))
+    return padded.unfold(0, dilation * (k - 1) + 1, stride)[:, ::dilation]

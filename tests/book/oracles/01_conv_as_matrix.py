@@ -6,9 +6,11 @@ Everything here is computed with torch in float64, never with tconv: a window is
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from explorer_oracle import Oracle
+from torch_reference import torch_conv1d, torch_conv_matrix, torch_windows
 
 # Fleuret's worked example (AMMI 9.1, "Convolution layer").
 X = [1.0, 4.0, -1.0, 0.0, 2.0, -2.0, 1.0, 3.0, 3.0, 1.0]
@@ -17,57 +19,41 @@ KAPPA = [1.0, 2.0, 0.0, -1.0]
 BAND_KERNEL = [1.0, 2.0, -1.0, 3.0]
 
 
-def t(values) -> torch.Tensor:
-    return torch.tensor(values, dtype=torch.float64)
-
-
-def conv(x, kernel, stride, padding, dilation) -> torch.Tensor:
-    return F.conv1d(t(x)[None, None], t(kernel)[None, None], stride=stride, padding=padding,
-                    dilation=dilation)[0, 0]
-
-
-def conv_matrix(kernel, n, stride, padding, dilation) -> torch.Tensor:
-    """The m × n matrix of the convolution: the Jacobian of conv1d with respect to its input."""
-    return torch.autograd.functional.jacobian(
-        lambda x: F.conv1d(x[None, None], t(kernel)[None, None], stride=stride, padding=padding,
-                           dilation=dilation)[0, 0],
-        torch.zeros(n, dtype=torch.float64))
-
-
-def windows(x, k, stride, padding, dilation) -> torch.Tensor:
-    """Row i: the entries of the padded input that output i reads (im2col, by unfold)."""
-    padded = F.pad(t(x), (padding, padding))
-    return padded.unfold(0, dilation * (k - 1) + 1, stride)[:, ::dilation]
+def column(values) -> np.ndarray:
+    """A vector as the n × 1 matrix block the explorer draws."""
+    return np.asarray(values, dtype=float)[:, None]
 
 
 def sliding_window(i=0, stride=1, padding=0, dilation=1):
-    padded = F.pad(t(X), (padding, padding))
-    kernel_under_window = conv_matrix(KAPPA, padded.numel(), stride, 0, dilation)[i]
+    padded = F.pad(torch.tensor(X, dtype=torch.float64), (padding, padding))
+    # Row i of the convolution's matrix on the padded input is κ laid under window i.
+    kernel_under_window = torch_conv_matrix(KAPPA, padded.numel(), stride, 0, dilation)[i]
+    window = torch_windows(X, len(KAPPA), stride, padding, dilation)[i]
     return {
         "window": torch.stack([padded, kernel_under_window]).numpy(),
-        "products": (windows(X, len(KAPPA), stride, padding, dilation)[i] * t(KAPPA)).numpy(),
-        "y": conv(X, KAPPA, stride, padding, dilation).numpy(),
+        "products": (window * torch.tensor(KAPPA, dtype=torch.float64)).numpy(),
+        "y": torch_conv1d(X, KAPPA, stride, padding, dilation).numpy(),
     }
 
 
 def conv_as_matrix(n=4, k=3, stride=1, padding=1, dilation=1):
     x, kernel = [float(u + 1) for u in range(n)], BAND_KERNEL[:k]
     return {
-        "W_padded": conv_matrix(kernel, n + 2 * padding, stride, 0, dilation).numpy(),
-        "x_padded": F.pad(t(x), (padding, padding)).numpy(),
-        "W": conv_matrix(kernel, n, stride, padding, dilation).numpy(),
-        "y": conv(x, kernel, stride, padding, dilation).numpy(),
+        "W_padded": torch_conv_matrix(kernel, n + 2 * padding, stride, 0, dilation).numpy(),
+        "x_padded": F.pad(torch.tensor(x, dtype=torch.float64), (padding, padding)).numpy(),
+        "W": torch_conv_matrix(kernel, n, stride, padding, dilation).numpy(),
+        "y": torch_conv1d(x, kernel, stride, padding, dilation).numpy(),
     }
 
 
 def two_products(i=0, stride=1, padding=0, dilation=1):
-    y = conv(X, KAPPA, stride, padding, dilation)[:, None].numpy()
+    y = column(torch_conv1d(X, KAPPA, stride, padding, dilation))
     return {
-        "W": conv_matrix(KAPPA, len(X), stride, padding, dilation).numpy(),
-        "x": t(X)[:, None].numpy(),
+        "W": torch_conv_matrix(KAPPA, len(X), stride, padding, dilation).numpy(),
+        "x": column(X),
         "Wx": y,
-        "X": windows(X, len(KAPPA), stride, padding, dilation).numpy(),
-        "kappa": t(KAPPA)[:, None].numpy(),
+        "X": torch_windows(X, len(KAPPA), stride, padding, dilation).numpy(),
+        "kappa": column(KAPPA),
         "Xkappa": y,
     }
 
