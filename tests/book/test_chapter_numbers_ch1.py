@@ -13,8 +13,13 @@ import json
 import re
 
 import pytest
-import torch
-from torch_reference import torch_conv1d, torch_conv_matrix, torch_windows
+from torch_reference import (
+    inner_product_text,
+    torch_conv1d,
+    torch_conv_matrix,
+    torch_kept_taps,
+    torch_windows,
+)
 
 from tconv import ops
 
@@ -28,28 +33,10 @@ WIDGET_STATE = re.compile(
     r'<script type="application/vnd\.jupyter\.widget-state\+json">(.*?)</script>', re.S)
 
 
-def kept_taps(k, n, stride=1, padding=0, dilation=1) -> list[list[int]]:
-    """For each row of W, the taps j whose weight reaches it (autograd, one tap at a time)."""
-    rows = [torch_conv_matrix([float(j == tap) for j in range(k)], n, stride, padding, dilation)
-            for tap in range(k)]
-    return [[tap for tap in range(k) if rows[tap][i].any()] for i in range(rows[0].shape[0])]
-
-
 def length_formula(n, k, stride=1, padding=0, dilation=1) -> str:
     """The chapter's output-size formula with numbers; the result is torch's output length."""
     m = torch_conv1d([0.0] * n, [0.0] * k, stride, padding, dilation).numel()
     return f"⌊({n} + {2 * padding} − {dilation * (k - 1)} − 1)/{stride}⌋ + 1 = {m}"
-
-
-def product_sum(kernel, window) -> str:
-    """'1·1 + 2·4 + 0·(-1) + (-1)·0 = 9' with the sum computed by torch."""
-    def factor(v):
-        return ops.as_text([v]) if v >= 0 else f"({ops.as_text([v])})"
-
-    terms = " + ".join(f"{factor(a)}·{factor(b)}" for a, b in zip(kernel, window, strict=True))
-    inner = torch.dot(torch.tensor(kernel, dtype=torch.float64),
-                      torch.tensor(window, dtype=torch.float64))
-    return f"{terms} = {ops.as_text([float(inner)])}"
 
 
 def taps(indices) -> str:
@@ -79,7 +66,8 @@ def test_fleuret_example(page):
     y = torch_conv1d(X, KAPPA)
     assert ops.as_text(y) in page
     assert f"{len(X)} − {len(KAPPA)} + 1 = {y.numel()}" in page
-    assert product_sum(KAPPA, torch_windows(X, len(KAPPA))[0].tolist()) in page, "y0 as a sum"
+    first_window = torch_windows(X, len(KAPPA))[0]
+    assert inner_product_text(KAPPA, first_window) in page, "y0 as a sum"
     assert f"{y.numel()} × {len(X)}" in page and f"{y.numel()} × {len(KAPPA)}" in page
 
 
@@ -99,7 +87,7 @@ def test_cs7643_example_shapes_and_edge_rows(page):
     W = torch_conv_matrix([1.0, 2.0, 3.0], 4, padding=1)
     assert f"{padded_W.shape[0]} × {padded_W.shape[1]}" in page
     assert f"{W.shape[0]} × {W.shape[1]}" in page
-    kept = kept_taps(3, 4, padding=1)
+    kept = torch_kept_taps(3, 4, padding=1)
     assert f"middle rows hold all {max(len(row) for row in kept)} taps" in page
     lost = sorted(set(range(3)) - set(kept[0]))
     assert f"row 0 keeps only {taps(kept[0])} ({taps(lost)} would multiply the padding" in page
@@ -124,7 +112,7 @@ def test_answer_padding_one(page):
     assert length_formula(len(X), k, padding=1) in page
     assert f"{run('x̃', positions)} = {ops.as_text(window)}: one padding zero, then " \
         f"{run('x', [0, k - 2])}" in page
-    assert product_sum(KAPPA, window) in page
+    assert inner_product_text(KAPPA, window) in page
     assert ops.as_text(torch_conv1d(X, KAPPA, padding=1)) in page
 
 
@@ -140,14 +128,14 @@ def test_answer_dilation_two(page):
 
 def test_answer_taps_per_row(page):
     """CS 7643's sizes (n=4, k=3, s=1) at p = 2, 0 and the opening p = 1."""
-    kept = kept_taps(3, 4, padding=2)
+    kept = torch_kept_taps(3, 4, padding=2)
     assert length_formula(4, 3, padding=2) in page
     assert f"holding {ops.as_text([len(r) for r in kept])} taps; row 0 keeps only " \
         f"{taps(kept[0])}" in page
-    kept = kept_taps(3, 4, padding=0)
+    kept = torch_kept_taps(3, 4, padding=0)
     assert length_formula(4, 3, padding=0) in page
     assert f"holding {ops.as_text([len(r) for r in kept])} taps: without padding" in page
-    opening = ops.as_text([len(r) for r in kept_taps(3, 4, padding=1)])
+    opening = ops.as_text([len(r) for r in torch_kept_taps(3, 4, padding=1)])
     assert f"At the opening p = 1 the rows hold {opening}" in page
     on_padded = {int(n) for n in (torch_conv_matrix([1.0] * 3, 4 + 2 * 2) != 0).sum(dim=1)}
     assert len(on_padded) == 1
@@ -163,7 +151,7 @@ def test_answer_stride_two(page):
     inputs = torch_windows(list(range(len(X))), k, stride=2)[2]
     assert f"row 2 of X is {ops.as_text(X2[2])} ({run('x', inputs)})" in page
     assert f"columns {', '.join(map(str, band))}" in page
-    assert product_sum(KAPPA, X2[2].tolist()) in page
+    assert inner_product_text(KAPPA, X2[2].tolist()) in page
     assert f"{W2.shape[0]} × {W2.shape[1]} and {X2.shape[0]} × {X2.shape[1]}" in page
 
 

@@ -82,3 +82,25 @@ def torch_windows(x, k, stride=1, padding=0, dilation=1) -> torch.Tensor:
     """Row i: the entries of the padded input that output i reads (im2col), by ``unfold``."""
     padded = F.pad(torch.as_tensor(x, dtype=torch.float64), (padding, padding))
     return padded.unfold(0, dilation * (k - 1) + 1, stride)[:, ::dilation]
+
+
+def torch_kept_taps(k, n, stride=1, padding=0, dilation=1) -> list[list[int]]:
+    """For each row of W, the taps j whose weight reaches it (autograd, one tap at a time)."""
+    matrices = [torch_conv_matrix(np.eye(k)[tap], n, stride, padding, dilation)
+                for tap in range(k)]
+    return [[tap for tap in range(k) if matrices[tap][i].any()]
+            for i in range(matrices[0].shape[0])]
+
+
+def inner_product_text(kernel, window) -> str:
+    """'1·1 + 2·4 + 0·(-1) + (-1)·0 = 9', as the chapters write a sum of products; the sum is
+    torch's."""
+    def number(value) -> str:
+        return f"{float(value) + 0.0:g}"  # + 0.0: -0.0 prints as 0
+
+    def factor(value) -> str:
+        return number(value) if value >= 0 else f"({number(value)})"
+
+    kernel, window = (torch.as_tensor(v, dtype=torch.float64) for v in (kernel, window))
+    terms = " + ".join(f"{factor(a)}·{factor(b)}" for a, b in zip(kernel, window, strict=True))
+    return f"{terms} = {number(kernel @ window)}"

@@ -1,4 +1,4 @@
-"""Torch oracles for chapter 1's explorers: what each block must show at a few settings.
+"""Torch oracles for the explorers of book/01_conv_as_matrix.md (see explorer_oracle.py).
 
 Everything here is computed with torch in float64, never with tconv: a window is torch's
 ``unfold`` of the padded input, a convolution's matrix is the Jacobian autograd finds.
@@ -10,13 +10,20 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from explorer_oracle import Oracle
-from torch_reference import torch_conv1d, torch_conv_matrix, torch_windows
+from torch_reference import (
+    inner_product_text,
+    torch_conv1d,
+    torch_conv_matrix,
+    torch_kept_taps,
+    torch_windows,
+)
 
 # Fleuret's worked example (AMMI 9.1, "Convolution layer").
 X = [1.0, 4.0, -1.0, 0.0, 2.0, -2.0, 1.0, 3.0, 3.0, 1.0]
 KAPPA = [1.0, 2.0, 0.0, -1.0]
 # ch01-conv-matrix: the input 1, 2, ..., n and this kernel cut to k taps (no zeros in either).
 BAND_KERNEL = [1.0, 2.0, -1.0, 3.0]
+SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 
 
 def column(values) -> np.ndarray:
@@ -24,37 +31,50 @@ def column(values) -> np.ndarray:
     return np.asarray(values, dtype=float)[:, None]
 
 
-def sliding_window(i=0, stride=1, padding=0, dilation=1):
-    padded = F.pad(torch.tensor(X, dtype=torch.float64), (padding, padding))
+def padded(x, padding) -> torch.Tensor:
+    return F.pad(torch.tensor(x, dtype=torch.float64), (padding, padding))
+
+
+def y_i(i) -> str:
+    return f"y{str(i).translate(SUBSCRIPTS)}"
+
+
+def sliding_window(i, stride, padding, dilation):
+    x_padded = padded(X, padding)
     # Row i of the convolution's matrix on the padded input is κ laid under window i.
-    kernel_under_window = torch_conv_matrix(KAPPA, padded.numel(), stride, 0, dilation)[i]
+    kernel_under_window = torch_conv_matrix(KAPPA, x_padded.numel(), stride, 0, dilation)[i]
     window = torch_windows(X, len(KAPPA), stride, padding, dilation)[i]
     return {
-        "window": torch.stack([padded, kernel_under_window]).numpy(),
+        "window": torch.stack([x_padded, kernel_under_window]).numpy(),
         "products": (window * torch.tensor(KAPPA, dtype=torch.float64)).numpy(),
         "y": torch_conv1d(X, KAPPA, stride, padding, dilation).numpy(),
+        "sum": f"{y_i(i)} = {inner_product_text(KAPPA, window)}",
     }
 
 
-def conv_as_matrix(n=4, k=3, stride=1, padding=1, dilation=1):
+def conv_as_matrix(n, k, stride, padding, dilation):
     x, kernel = [float(u + 1) for u in range(n)], BAND_KERNEL[:k]
+    taps = " ".join(str(len(kept)) for kept in torch_kept_taps(k, n, stride, padding, dilation))
     return {
         "W_padded": torch_conv_matrix(kernel, n + 2 * padding, stride, 0, dilation).numpy(),
-        "x_padded": F.pad(torch.tensor(x, dtype=torch.float64), (padding, padding)).numpy(),
+        "x_padded": padded(x, padding).numpy(),
         "W": torch_conv_matrix(kernel, n, stride, padding, dilation).numpy(),
         "y": torch_conv1d(x, kernel, stride, padding, dilation).numpy(),
+        "caption": f"Taps per row of W: {taps}.",
     }
 
 
-def two_products(i=0, stride=1, padding=0, dilation=1):
+def two_products(i, stride, padding, dilation):
     y = column(torch_conv1d(X, KAPPA, stride, padding, dilation))
+    windows = torch_windows(X, len(KAPPA), stride, padding, dilation)
     return {
         "W": torch_conv_matrix(KAPPA, len(X), stride, padding, dilation).numpy(),
         "x": column(X),
         "Wx": y,
-        "X": torch_windows(X, len(KAPPA), stride, padding, dilation).numpy(),
+        "X": windows.numpy(),
         "kappa": column(KAPPA),
         "Xkappa": y,
+        "both": f"Both give {y_i(i)} = {inner_product_text(KAPPA, windows[i])}.",
     }
 
 
