@@ -89,13 +89,13 @@ ORACLES = [
     Oracle(
         name="ch01-conv-matrix",
         # CS 7643's k=3, s=1, p=1 on four inputs; more padding; stride; dilation.
-        settings=[{}, {"padding": 2}, {"n": 8, "k": 4, "stride": 2}, {"n": 7, "dilation": 2}],
+        settings=[{}, {"padding": 2}, {"n": 7, "k": 4, "stride": 2}, {"n": 6, "dilation": 2}],
         expected=conv_as_matrix,
     ),
     Oracle(
         name="ch01-two-products",
         settings=[{"i": 0}, {"i": 2, "stride": 2}, {"i": 8, "padding": 1},
-                  {"i": 1, "dilation": 2, "padding": 2}],
+                  {"i": 1, "dilation": 2, "padding": 1}],
         expected=two_products,
     ),
 ]
