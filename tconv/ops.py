@@ -602,3 +602,106 @@ def symbolic_input_matrix(
     values = [0, *names]
     rows, cols = positions.shape
     return sympy.Matrix(rows, cols, lambda i, j: values[int(positions[i, j])])
+
+
+# --- Channels and groups (chapter 3): the block matrix of a multi-channel convolution -------
+
+__all__ += [
+    "group_input_channels",
+    "grouped_conv_matrix",
+    "symbolic_grouped_conv_matrix",
+    "channel_terms",
+]
+
+
+def group_input_channels(
+    out_channel: int, in_channels: int, out_channels: int, groups: int = 1
+) -> range:
+    """The input channels that output channel ``out_channel`` reads: the ones of its group.
+
+    ``groups`` splits both the inputs and the outputs into that many consecutive groups;
+    output channel ``o`` belongs to group ``o // (out_channels / groups)`` and reads only that
+    group's ``in_channels / groups`` inputs. It holds for a convolution and, with its own in and
+    out channels, for a transposed convolution.
+    """
+    if groups < 1 or in_channels % groups or out_channels % groups:
+        raise ValueError(f"groups={groups} must divide in_channels={in_channels} and "
+                         f"out_channels={out_channels} (PyTorch refuses it too)")
+    if not 0 <= out_channel < out_channels:
+        raise ValueError(f"out_channel={out_channel} is not one of the {out_channels} outputs")
+    per_group = in_channels // groups
+    group = out_channel // (out_channels // groups)
+    return range(group * per_group, (group + 1) * per_group)
+
+
+def grouped_conv_matrix(
+    weight, n: int, stride: int = 1, padding: int = 0, dilation: int = 1, groups: int = 1
+) -> np.ndarray:
+    """The block matrix W with ``W @ x.ravel() == F.conv1d(x, weight, ..., groups).ravel()``.
+
+    ``x`` is ``(C_in, n)`` and ``weight`` is ``(C_out, C_in/groups, k)``, PyTorch's layout. W has
+    ``C_out × C_in`` blocks of ``m × n``: block ``(o, c)`` is the single-channel
+    ``conv_matrix`` of the kernel from input ``c`` to output ``o`` when ``c`` is in ``o``'s
+    group, and zero otherwise, so groups make W block diagonal. ``W.T`` is then the matrix of
+    ``F.conv_transpose1d(a, weight, ..., groups)``: the same weight tensor, read the other way.
+    """
+    weight = np.asarray(weight, dtype=float)
+    out_channels, per_group, k = weight.shape
+    in_channels = per_group * groups
+    m = conv_output_size(n, k, stride, padding, dilation)
+    W = np.zeros((out_channels * max(m, 0), in_channels * n))
+    for o in range(out_channels):
+        for local, c in enumerate(group_input_channels(o, in_channels, out_channels, groups)):
+            W[o * m : (o + 1) * m, c * n : (c + 1) * n] = conv_matrix(
+                weight[o, local], n, stride, padding, dilation)
+    return W
+
+
+def symbolic_grouped_conv_matrix(
+    kernel_names: str, out_channels: int, k: int, n: int, stride: int = 1, padding: int = 0,
+    dilation: int = 1, groups: int = 1,
+):
+    """``grouped_conv_matrix`` with symbolic taps (sympy), one name per kernel.
+
+    ``kernel_names`` names the kernels ``weight[o, c]`` in row-major order, e.g.
+    ``"alpha beta gamma delta"`` for 2 outputs × 2 inputs; tap ``j`` of kernel ``alpha`` is
+    the symbol ``alpha_j``. Built from the numeric matrix of each tap alone, like
+    ``symbolic_conv_matrix``.
+    """
+    import sympy
+
+    names = kernel_names.split()
+    if len(names) % out_channels:
+        raise ValueError(f"{len(names)} kernel names do not fill {out_channels} output rows")
+    shape = (out_channels, len(names) // out_channels, k)
+    W = None
+    for flat in range(len(names) * k):
+        one_tap = np.zeros(shape)
+        one_tap.flat[flat] = 1.0
+        piece = grouped_conv_matrix(one_tap, n, stride, padding, dilation, groups)
+        tap = sympy.Symbol(f"{names[flat // k]}_{flat % k}")
+        term = tap * sympy.Matrix(piece.astype(int))
+        W = term if W is None else W + term
+    return W
+
+
+def channel_terms(
+    a, weight, out_channel: int, stride: int = 1, padding: int = 0, output_padding: int = 0,
+    dilation: int = 1, groups: int = 1,
+) -> np.ndarray:
+    """The single-channel pieces of one output channel of ``F.conv_transpose1d(a, weight)``.
+
+    ``a`` is ``(C_in, m)`` and ``weight`` ``(C_in, C_out/groups, k)``, PyTorch's layout for a
+    transposed convolution. Row ``r`` is ``conv_transpose1d(a[c], weight[c, j])`` for the
+    ``r``-th input channel ``c`` of ``out_channel``'s group (``j`` is ``out_channel``'s index
+    inside its group); their sum is that output channel, before the bias is added.
+    """
+    a = np.asarray(a, dtype=float)
+    weight = np.asarray(weight, dtype=float)
+    in_channels, per_group, _ = weight.shape
+    inputs = group_input_channels(out_channel, in_channels, per_group * groups, groups)
+    local = out_channel % per_group
+    return np.stack([
+        conv_transpose1d(a[c], weight[c, local], stride, padding, output_padding, dilation)
+        for c in inputs
+    ])
