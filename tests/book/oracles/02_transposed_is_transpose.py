@@ -1,33 +1,120 @@
-"""Torch oracles for the explorers of book/02_transposed_is_transpose.md."""
+"""Torch oracles for the explorers of book/02_transposed_is_transpose.md (see explorer_oracle.py).
 
+Every expected block is computed here with torch in float64: a matrix as the Jacobian of the
+torch function it stands for, a vector as that function's output.
+"""
+
+import numpy as np
 import torch
 import torch.nn.functional as F
 from explorer_oracle import Oracle
 
-A = torch.tensor([2, 3, 0, -1, 1, 2], dtype=torch.float64)
-KAPPA = torch.tensor([1, 2, -1, 3], dtype=torch.float64)
+
+def t(values) -> torch.Tensor:
+    return torch.tensor(values, dtype=torch.float64)
 
 
-def transpose_vs_flipped(n, k, padding, dilation):
-    a, kappa = A[:n], KAPPA[:k][None, None]
+def conv(kappa, **options):
+    """x -> F.conv1d(x, kappa) on 1D tensors."""
+    return lambda x: F.conv1d(x[None, None], kappa[None, None], **options)[0, 0]
 
-    def transposed(a):
-        return F.conv_transpose1d(a[None, None], kappa, padding=padding, dilation=dilation)[0, 0]
 
-    Wt = torch.autograd.functional.jacobian(transposed, a)  # Wᵀ, as torch's Jacobian
+def conv_transpose(kappa, **options):
+    """a -> F.conv_transpose1d(a, kappa) on 1D tensors."""
+    return lambda a: F.conv_transpose1d(a[None, None], kappa[None, None], **options)[0, 0]
+
+
+def matrix_of(f, at: torch.Tensor) -> np.ndarray:
+    """The matrix of the linear map f: its Jacobian, by torch autograd."""
+    return torch.autograd.functional.jacobian(f, at).numpy()
+
+
+# The explorers open at the lectures' numbers: Fleuret's a and kernel, the impulse slide's.
+FLEURET_A, FLEURET_KAPPA = t([2, 3, 0, -1]), t([1, 2, -1])
+IMPULSE_LENGTH, IMPULSE_KAPPA = 7, t([1, 2, 3])
+FLIP_A, FLIP_KAPPA = t([2, 3, 0, -1, 1, 2]), t([1, 2, -1, 3])
+DECONV_X = t(np.random.default_rng(7).integers(-3, 4, size=6))  # the chapter's random x
+DECONV_KAPPAS = [t([1, 2, -1]), t([0, 1, 0]), t([1, 1, 1])]
+
+
+def translated_kernels(i, padding):
+    tconv = conv_transpose(FLEURET_KAPPA, padding=padding)
+    m = FLEURET_A.numel()
+    stamps = torch.stack([tconv(FLEURET_A * (torch.arange(m) == r)) for r in range(m)])
     return {
-        f"W^T ({Wt.shape[0]}×{Wt.shape[1]}), band outlined": Wt.numpy(),
+        "a": FLEURET_A.numpy(),
+        "Wt": matrix_of(tconv, FLEURET_A),
+        "stamps": stamps.numpy(),
+        "partial": stamps[: i + 1].sum(dim=0).numpy(),
+        "y": tconv(FLEURET_A).numpy(),
+    }
+
+
+def impulse_response(j, padding):
+    x = torch.eye(IMPULSE_LENGTH, dtype=torch.float64)[j]
+    forward = conv(IMPULSE_KAPPA, padding=padding)
+    transposed = conv_transpose(IMPULSE_KAPPA, padding=padding)
+    return {
+        "x": x.numpy(),
+        "W": matrix_of(forward, x),
+        "conv": forward(x).numpy(),
+        "Wt": matrix_of(transposed, x),
+        "tconv": transposed(x).numpy(),
+    }
+
+
+def transpose_vs_flipped(m, k, padding, dilation):
+    a, kappa = FLIP_A[:m], FLIP_KAPPA[:k]
+    transposed = conv_transpose(kappa, padding=padding, dilation=dilation)
+    Wt = matrix_of(transposed, a)
+    p_flip = dilation * (k - 1) - padding
+    a_tilde = F.pad(a, (p_flip, p_flip))  # a negative pad crops
+    return {
+        "Wt": Wt,
+        "flipped": Wt,  # the chapter's claim: the flipped convolution's matrix is W^T
         "a": a.numpy(),
-        # the chapter's identity: both outputs are the transposed convolution
-        "F.conv_transpose1d(a, κ)": transposed(a).numpy(),
-        "F.conv1d(ã, flipped κ)": transposed(a).numpy(),
+        "a_tilde": a_tilde.numpy(),
+        "tconv": transposed(a).numpy(),
+        "conv": conv(kappa.flip(0), dilation=dilation)(a_tilde).numpy(),
+    }
+
+
+def pseudo_inverse(kernel_index, padding):
+    kappa = DECONV_KAPPAS[kernel_index]
+    forward = conv(kappa, padding=padding)
+    W = torch.autograd.functional.jacobian(forward, DECONV_X)
+    y = forward(DECONV_X)
+    return {
+        "W": W.numpy(),
+        "gram": (W.T @ W).numpy(),
+        "x": DECONV_X.numpy(),
+        "y": y.numpy(),
+        "Wty": conv_transpose(kappa, padding=padding)(y).numpy(),
+        "pinv_y": (torch.linalg.pinv(W) @ y).numpy(),
     }
 
 
 ORACLES = [
     Oracle(
+        name="ch02-translated-kernels",
+        settings=[{}, {"i": 1}, {"i": 3}, {"i": 2, "padding": 1}, {"i": 0, "padding": 2}],
+        expected=translated_kernels,
+    ),
+    Oracle(
+        name="ch02-impulse-response",
+        settings=[{}, {"j": 6}, {"j": 0, "padding": 1}, {"j": 3, "padding": 2}],
+        expected=impulse_response,
+    ),
+    Oracle(
         name="ch02-transpose-vs-flipped",
-        settings=[{}, {"padding": 1}, {"dilation": 2, "padding": 2}, {"n": 6, "k": 4}],
+        settings=[{}, {"padding": 1}, {"dilation": 2, "padding": 1}, {"m": 6, "k": 4},
+                  {"k": 2, "padding": 2}],
         expected=transpose_vs_flipped,
+    ),
+    Oracle(
+        name="ch02-pseudo-inverse",
+        settings=[{}, {"kernel_index": 1, "padding": 0}, {"kernel_index": 1, "padding": 2},
+                  {"kernel_index": 2, "padding": 1}],
+        expected=pseudo_inverse,
     ),
 ]

@@ -1,0 +1,30 @@
+"""A built chapter page as its reader sees it, for the tests that look for computed numbers.
+
+Widget state and other scripts are dropped first, so a number that only survives inside a
+slider's precomputed table does not count as shown in the prose.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+
+_SCRIPT = re.compile(r"<script\b.*?</script>", re.S | re.I)
+_TAG = re.compile(r"<[^>]+>")
+# sphinx-design's folded ```{dropdown}``` (hidden code cells are <details> of another class)
+_DROPDOWN = re.compile(r'<details class="[^"]*\bsd-dropdown\b[^"]*">(.*?)</details>', re.S)
+
+
+def raw_page(site: Path, stem: str) -> str:
+    return (site / "book" / f"{stem}.html").read_text(encoding="utf-8")
+
+
+def visible_text(raw: str) -> str:
+    """Tags stripped, entities decoded, spaces collapsed, no scripts."""
+    return " ".join(html.unescape(_TAG.sub(" ", _SCRIPT.sub(" ", raw))).split())
+
+
+def dropdowns(raw: str) -> list[str]:
+    """The visible text of every folded dropdown on the page, in page order."""
+    return [visible_text(body) for body in _DROPDOWN.findall(_SCRIPT.sub(" ", raw))]
