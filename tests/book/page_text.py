@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 _SCRIPT = re.compile(r"<script\b.*?</script>", re.S | re.I)
@@ -28,3 +29,17 @@ def visible_text(raw: str) -> str:
 def dropdowns(raw: str) -> list[str]:
     """The visible text of every folded dropdown on the page, in page order."""
     return [visible_text(body) for body in _DROPDOWN.findall(_SCRIPT.sub(" ", raw))]
+
+
+@dataclass(frozen=True)
+class ChapterPage:
+    """One built chapter: its HTML, what a reader sees of it, and its folded answers."""
+
+    raw: str
+    text: str
+    answers: list[str]
+
+    @classmethod
+    def load(cls, site: Path, stem: str) -> ChapterPage:
+        raw = raw_page(site, stem)
+        return cls(raw, visible_text(raw), dropdowns(raw))

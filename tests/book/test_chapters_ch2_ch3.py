@@ -1,9 +1,11 @@
-"""Chapters 2 and 3: every explorer's precomputed table, as embedded in the built page, shows at
-each oracle setting what its torch oracle computes (tests/book/oracles/).
+"""Chapters 2 and 3 have what BOOK.md asks of every chapter, and their explorers show what
+their torch oracles compute.
 
+Structure: learning goals, at least 2 explorers, at least 3 predict-then-check questions each
+with a folded answer, a summary. Explorers: every precomputed table, as embedded in the built
+page, shows at each oracle setting what its oracle (tests/book/oracles/) computes with torch.
 The page's widget state holds the blocks of every slider setting, which is what view.js draws;
-reading it needs no browser, so this runs wherever the site is built. The browser test drives
-the same oracles through the real sliders.
+reading it needs no browser. The browser test drives the same oracles through the real sliders.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import re
 import numpy as np
 import pytest
 from explorer_oracle import ORACLES_DIR, load_module
+from page_text import ChapterPage
 
 from tconv.widgets import entry
 
@@ -49,6 +52,17 @@ def shown_at(view: dict, setting: dict) -> dict[str, dict]:
     assert not unknown, f"no slider named {sorted(unknown)}; the sliders are {params}"
     values = [setting.get(p, view[f"v{i}"]) for i, p in enumerate(params)]
     return {block["key"]: block for block in entry(view["table"], values) if "key" in block}
+
+
+@pytest.mark.parametrize("stem", PAGES)
+def test_goals_explorers_questions_with_folded_answers_and_summary(built_site, stem):
+    page = ChapterPage.load(built_site, stem)
+    assert "In this chapter you will" in page.text
+    assert len(explorers_on(built_site, stem)) >= 2
+    questions = page.text.count("Predict, then check")
+    assert questions >= 3, f"{questions} predict-then-check questions"
+    assert len(page.answers) == questions, "every question has one folded answer"
+    assert "Summary" in page.text.split("Predict, then check")[-1], "no summary after them"
 
 
 @pytest.mark.parametrize("stem", PAGES)
