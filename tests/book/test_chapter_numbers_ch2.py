@@ -181,3 +181,21 @@ def test_one_citation_scheme_and_the_reviewed_errors_stay_fixed(page):
     p' (the outside review's finding: p' = d(k-1) - p)."""
     assert not re.search(r"\bslides?\s+\d", page.text, re.I)
     assert "doubles" not in page.text
+
+
+def test_cs7643_example_paddings_and_cropped_rows(page):
+    """Kernel size 3 on 4 inputs: F.conv_transpose1d with padding 0 equals F.conv1d with the
+    flipped kernel and padding 2, with padding 1 it equals padding 1; padding 1 drops the
+    first and last of the 6 outputs."""
+    rng = np.random.default_rng(1)
+    a, kappa = t(rng.normal(size=4).tolist()), t(rng.normal(size=3).tolist())
+    full = F.conv_transpose1d(a, kappa)
+    cropped = F.conv_transpose1d(a, kappa, padding=1)
+    flipped = {p: flipped_conv(a, kappa, p, 1) for p in range(4)}
+    p_full = [p for p, out in flipped.items() if same(out, full)]
+    p_same = [p for p, out in flipped.items() if same(out, cropped)]
+    assert f"flipped kernel and padding {p_full[0]}" in page.text
+    assert f"and padding {p_same[0]} :" in page.text
+    assert torch.allclose(cropped, full[..., 1:-1], rtol=0, atol=1e-12)  # one off each end
+    assert f"rows 0 and {full.shape[-1] - 1}" in page.text
+    assert f"{cropped.shape[-1]} × {a.shape[-1]} matrix" in page.text
