@@ -35,6 +35,7 @@ IMPULSE_LENGTH, IMPULSE_KAPPA = 7, t([1, 2, 3])
 FLIP_A, FLIP_KAPPA = t([2, 3, 0, -1, 1, 2]), t([1, 2, -1, 3])
 DECONV_X = t(np.random.default_rng(7).integers(-3, 4, size=6))  # the chapter's random x
 DECONV_KAPPAS = [t([1, 2, -1]), t([0, 1, 0]), t([1, 1, 1])]
+SHAPE_WORD = {1: "tall", 0: "square", -1: "wide"}  # by the sign of rows - columns
 
 
 def translated_kernels(i, padding):
@@ -47,6 +48,7 @@ def translated_kernels(i, padding):
         "stamps": stamps.numpy(),
         "partial": stamps[: i + 1].sum(dim=0).numpy(),
         "y": tconv(FLEURET_A).numpy(),
+        "caption": f"crops {padding} output(s) from each end",
     }
 
 
@@ -60,6 +62,8 @@ def impulse_response(j, padding):
         "conv": forward(x).numpy(),
         "Wt": matrix_of(transposed, x),
         "tconv": transposed(x).numpy(),
+        "caption": f"F.conv1d returns {forward(x).numel()} numbers, "
+                   f"F.conv_transpose1d {transposed(x).numel()}.",
     }
 
 
@@ -76,6 +80,8 @@ def transpose_vs_flipped(m, k, padding, dilation):
         "a_tilde": a_tilde.numpy(),
         "tconv": transposed(a).numpy(),
         "conv": conv(kappa.flip(0), dilation=dilation)(a_tilde).numpy(),
+        "caption": f"Output length n = {transposed(a).numel()}.",
+        "check": "Wᵀ equals the flipped conv matrix: True",
     }
 
 
@@ -91,6 +97,9 @@ def pseudo_inverse(kernel_index, padding):
         "y": y.numpy(),
         "Wty": conv_transpose(kappa, padding=padding)(y).numpy(),
         "pinv_y": (torch.linalg.pinv(W) @ y).numpy(),
+        "caption": f"W is {W.shape[0]}×{W.shape[1]} "
+                   f"({SHAPE_WORD[int(np.sign(W.shape[0] - W.shape[1]))]}), "
+                   f"rank {int(torch.linalg.matrix_rank(W))}.",
     }
 
 

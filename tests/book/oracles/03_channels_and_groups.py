@@ -5,6 +5,7 @@ The block matrices are torch's Jacobians of F.conv1d and F.conv_transpose1d on f
 """
 
 import torch
+import torch.nn as nn
 import torch.nn.functional as F
 from explorer_oracle import Oracle
 
@@ -25,7 +26,19 @@ def conv_weight(c_in, c_out, groups):
                          for o in range(c_out)], dtype=torch.float64)
 
 
+def refusal(layer, c_in, c_out, groups) -> str | None:
+    """torch's ValueError message for groups that do not divide the channels (None if fine)."""
+    try:
+        layer(c_in, c_out, BLOCK_K, groups=groups)
+    except ValueError as error:
+        return str(error)
+    return None
+
+
 def block_matrix(C_in, C_out, groups, channel):
+    message = refusal(nn.Conv1d, C_in, C_out, groups)
+    if message:
+        return {"caption": f"nn.Conv1d raises ValueError: {message}"}
     weight = conv_weight(C_in, C_out, groups)
     m = BLOCK_N - BLOCK_K + 1
 
@@ -40,6 +53,8 @@ def block_matrix(C_in, C_out, groups, channel):
         "weight": weight.reshape(C_out, -1).numpy(),
         "W": jacobian(conv, torch.zeros(C_in * BLOCK_N, dtype=torch.float64)).numpy(),
         "Wt": jacobian(conv_transpose, torch.zeros(C_out * m, dtype=torch.float64)).numpy(),
+        "caption": f"nn.Conv1d({C_in}, {C_out}, {BLOCK_K}, groups={groups}).weight has shape "
+                   f"{tuple(nn.Conv1d(C_in, C_out, BLOCK_K, groups=groups).weight.shape)}",
     }
 
 
@@ -49,6 +64,9 @@ def tconv_kernel(c, j):
 
 
 def sum_over_channels(C_in, C_out, groups, channel, bias):
+    message = refusal(nn.ConvTranspose1d, C_in, C_out, groups)
+    if message:
+        return {"caption": f"nn.ConvTranspose1d raises ValueError: {message}"}
     per_in, per_out = C_in // groups, C_out // groups
     weight = torch.tensor([[tconv_kernel(c, (c // per_in) * per_out + j) for j in range(per_out)]
                            for c in range(C_in)], dtype=torch.float64)
@@ -66,6 +84,7 @@ def sum_over_channels(C_in, C_out, groups, channel, bias):
         "terms": terms.numpy(),
         "sum": full.numpy(),
         "torch": full.numpy(),
+        "caption": f"bias[{channel}] = {float(b[channel]):g}." if bias else "no bias.",
     }
 
 
@@ -74,14 +93,16 @@ ORACLES = [
         name="ch03-block-matrix",
         settings=[{}, {"groups": 2}, {"channel": 1, "groups": 2},
                   {"C_out": 4, "groups": 2, "channel": 3},
-                  {"C_in": 4, "C_out": 4, "groups": 4, "channel": 2}, {"C_in": 3, "C_out": 1}],
+                  {"C_in": 4, "C_out": 4, "groups": 4, "channel": 2}, {"C_in": 3, "C_out": 1},
+                  {"C_in": 3, "groups": 2}],
         expected=block_matrix,
     ),
     Oracle(
         name="ch03-sum-over-channels",
         settings=[{}, {"groups": 2, "channel": 1}, {"bias": 1, "channel": 1},
                   {"C_in": 4, "C_out": 4, "groups": 4, "channel": 2, "bias": 1},
-                  {"C_in": 4, "C_out": 2, "groups": 2, "channel": 1}],
+                  {"C_in": 4, "C_out": 2, "groups": 2, "channel": 1},
+                  {"C_out": 3, "groups": 2}],
         expected=sum_over_channels,
     ),
 ]
