@@ -181,9 +181,11 @@ def conv_transpose1d_via_zeros(
 ) -> np.ndarray:
     """``conv_transpose1d`` as an ordinary stride-1 convolution ("fractionally strided").
 
-    Insert ``stride - 1`` zeros between inputs, pad ``d*(k-1) - p`` on both sides (plus
-    ``output_padding`` on the right), then cross-correlate with the flipped kernel. A negative
-    pad means the transposed convolution crops, so we crop instead.
+    Insert ``stride - 1`` zeros between inputs, add ``d*(k-1) - p`` zeros on the left and
+    ``d*(k-1) - p + output_padding`` on the right, then cross-correlate with the flipped
+    kernel. A negative amount crops that many entries instead. The right amount is one net
+    number: ``output_padding`` is appended before any cropping, so it first cancels cropping
+    (keeping real inputs) and only then adds zeros (see ``fractionally_strided_input``).
     """
     kernel = np.asarray(kernel, dtype=float)
     padded = fractionally_strided_input(a, kernel.size, stride, padding, output_padding, dilation)
@@ -216,8 +218,10 @@ def conv_transpose2d_scatter(a, kernel, stride: int = 1, padding: int = 0, outpu
     """``F.conv_transpose2d`` for one channel, written as the lecture draws it.
 
     Each input pixel stamps a copy of the kernel weighted by its value, ``stride`` pixels
-    apart in the output; the copies are summed where they overlap, then ``padding`` pixels are
-    cropped from each side and ``output_padding`` rows/columns of zeros added at the end.
+    apart in the output; the copies are summed where they overlap. Output pixel ``(u, v)`` is
+    the sum at ``(u + padding, v + padding)``: ``padding`` crops that many rows/columns from
+    each side, and ``output_padding`` gives that many back at the bottom/right, real sums
+    where they were cropped and zeros only beyond the canvas.
     Returns ``(cropped_output, full_sum_before_cropping)``.
     """
     a = np.asarray(a, dtype=float)
@@ -266,8 +270,10 @@ def fractionally_strided_input(
 ) -> np.ndarray:
     """The signal a stride-1 convolution with the flipped kernel reads to give conv_transpose1d.
 
-    ``stride - 1`` zeros between the inputs, then ``d(k-1) - p`` zeros on each side (plus
-    ``output_padding`` on the right); a negative amount crops instead of padding.
+    ``stride - 1`` zeros between the inputs, then ``d(k-1) - p`` zeros on the left and
+    ``d(k-1) - p + output_padding`` on the right; a negative amount crops instead of padding.
+    Appending ``output_padding`` and then cropping is not the same as cropping and then
+    appending zeros: when ``p > d(k-1)`` the latter would replace real inputs by zeros.
     """
     spread = insert_zeros(a, stride)
     left = flipped_padding(k, padding, dilation)
@@ -355,6 +361,55 @@ def flipped_conv_matrix(kernel, n: int, padding: int = 0, dilation: int = 1) -> 
     kernel = np.asarray(kernel, dtype=float)
     return conv_matrix(kernel[::-1], n, 1, flipped_padding(kernel.size, padding, dilation),
                        dilation)
+
+
+# --- Chapter 4 (stride two): the zero insertion as a matrix --------------------------------
+
+__all__ += ["zero_insertion_matrix"]
+
+
+def zero_insertion_matrix(
+    m: int, k: int, stride: int = 1, padding: int = 0, output_padding: int = 0, dilation: int = 1
+) -> np.ndarray:
+    """The 0/1 matrix S with ``S @ a == fractionally_strided_input(a, k, ...)`` for ``len(a) == m``.
+
+    Column ``i`` has its one 1 where ``a[i]`` lands after the zeros are inserted and the ends
+    padded (or cropped). The transposed convolution factors as ``W.T == T @ S`` with ``T`` the
+    Toeplitz matrix of a stride-1 convolution with the flipped kernel: everything that keeps
+    ``W.T`` from being a convolution at stride > 1 is in S.
+    """
+    columns = [fractionally_strided_input(e, k, stride, padding, output_padding, dilation)
+               for e in np.eye(m)]
+    return np.stack(columns, axis=1)
+
+
+# --- Chapter 5 (output size): the uncropped stamps, and what padding and output_padding keep -
+
+__all__ += ["crop_full_output", "kept_mask"]
+
+
+def crop_full_output(full, padding: int = 0, output_padding: int = 0) -> np.ndarray:
+    """What a transposed convolution keeps of its uncropped output ``full`` (the summed stamps).
+
+    Output ``u`` is ``full[u + padding]``: ``padding`` entries are cropped from each end, then
+    ``output_padding`` entries are given back at the right end. Those are the real sums that
+    were cropped, and zeros only where they reach past the end of ``full``
+    (``output_padding > padding``). So ``crop_full_output(translated_kernels(a, kernel,
+    stride, dilation=d).sum(axis=0), p, o)`` is ``F.conv_transpose1d``.
+    """
+    full = np.asarray(full, dtype=float)
+    n = max(full.size - 2 * padding + output_padding, 0)
+    extended = np.pad(full, (0, max(output_padding - padding, 0)))
+    return extended[padding : padding + n]
+
+
+def kept_mask(full_size: int, padding: int = 0, output_padding: int = 0) -> np.ndarray:
+    """Which positions of the uncropped output, extended past its end by what output_padding
+    reaches beyond it, the transposed convolution keeps (``crop_full_output``'s positions)."""
+    extended = full_size + max(output_padding - padding, 0)
+    mask = np.zeros(extended, dtype=bool)
+    mask[padding : padding + max(full_size - 2 * padding + output_padding, 0)] = True
+    return mask
 
 
 # --- Chapter 8: upsampling in practice (phases, stacked layers, resize-conv, sub-pixel) ------

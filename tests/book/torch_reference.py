@@ -104,3 +104,20 @@ def inner_product_text(kernel, window) -> str:
     kernel, window = (torch.as_tensor(v, dtype=torch.float64) for v in (kernel, window))
     terms = " + ".join(f"{factor(a)}·{factor(b)}" for a, b in zip(kernel, window, strict=True))
     return f"{terms} = {number(kernel @ window)}"
+
+
+# Matrices from torch alone (its conv functions applied to unit vectors), never from tconv.
+
+
+def conv1d_matrix(kernel, n: int, stride=1, padding=0, dilation=1) -> np.ndarray:
+    """The matrix W of ``F.conv1d`` on inputs of length n, as a numpy array."""
+    return torch_conv_matrix(kernel, n, stride, padding, dilation).numpy()
+
+
+def conv_transpose1d_matrix(kernel, m: int, stride=1, padding=0, output_padding=0, dilation=1):
+    """The matrix of ``F.conv_transpose1d`` on inputs of length m (n × m)."""
+    eye = torch.eye(m, dtype=torch.float64)[:, None, :]
+    weight = torch.tensor(np.asarray(kernel, dtype=float), dtype=torch.float64)[None, None]
+    out = F.conv_transpose1d(eye, weight, stride=stride, padding=padding,
+                             output_padding=output_padding, dilation=dilation)
+    return out[:, 0, :].T.numpy()
