@@ -23,7 +23,7 @@ PAGE = "book/04_stride_two"
 K, S, P = 3, 2, 1
 ERROR_TOLERANCE = 1e-12
 # Example data the explorers use; the prose names them, the oracles recompute with them.
-EXAMPLE_DATA = {"ch4_slide_a": "2 3 -1", "ch4_slide_kernel": "1 2 -1 3",
+EXAMPLE_DATA = {"ch4_slide_a": "2 3 -1", "ch4_slide_m": 3, "ch4_slide_kernel": "1 2 -1 3",
                 "ch4_tap_kernel": "1 2 3 4"}
 
 

@@ -32,9 +32,9 @@ SLIDE_A = np.array([2.0, 3.0, -1.0])
 SLIDE_KERNEL = np.array([1.0, 2.0, -1.0, 3.0])
 
 
-def sliding_window(m=2, k=3, stride=2, padding=1, output_padding=1, u=0):
+def sliding_window(k=3, stride=2, padding=1, output_padding=1, u=0):
     """ch04-zero-insertion (settings with padding <= k - 1, so ã is only padded, not cropped)."""
-    a, kernel = SLIDE_A[:m], SLIDE_KERNEL[:k]
+    a, kernel, m = SLIDE_A, SLIDE_KERNEL[:k], SLIDE_A.size
     out = F.conv_transpose1d(t(a), t(kernel), stride=stride, padding=padding,
                              output_padding=output_padding)[0, 0]
     n = out.shape[-1]
@@ -55,7 +55,7 @@ ORACLES = [
     ),
     Oracle(
         name="ch04-zero-insertion",
-        settings=[{}, {"u": 3}, {"m": 3, "stride": 3, "output_padding": 0, "u": 2},
+        settings=[{}, {"u": 3}, {"stride": 3, "output_padding": 0, "u": 2},
                   {"k": 4, "padding": 0, "output_padding": 0, "u": 5}],
         expected=sliding_window,
     ),
