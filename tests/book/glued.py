@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -50,3 +51,32 @@ def symbolic_conv_matrix(tap_names: str, n: int, stride=1, padding=0):
 def latex_product(M, v) -> str:
     """``M v = (M v)`` in LaTeX, the way the chapters glue a matrix product."""
     return sympy.latex(M) + sympy.latex(v) + "=" + sympy.latex(M * v)
+
+
+def check_glue(values: dict, expected: dict, errors=(), elsewhere=(),
+               tolerance: float = 1e-12) -> None:
+    """Every glued value is checked: equal to ``expected`` (numbers, text, LaTeX), or one of
+    ``errors`` (a printed largest difference) and at most ``tolerance``, or named in
+    ``elsewhere`` (a test of its own). Names glued without a check, or checked but no longer
+    glued, fail too."""
+    checked = set(expected) | set(errors) | set(elsewhere)
+    assert set(values) == checked, (
+        f"glued but not checked: {sorted(set(values) - checked)}; "
+        f"checked but not glued: {sorted(checked - set(values))}")
+    wrong = {name: (values[name], want) for name, want in expected.items()
+             if values[name] != want}
+    assert not wrong, "glued value (first) != torch's (second): " + "; ".join(
+        f"{name}: {got!r} != {want!r}" for name, (got, want) in wrong.items())
+    too_large = {name: values[name] for name in errors if float(values[name]) > tolerance}
+    assert not too_large, f"differences above {tolerance}: {too_large}"
+
+
+def check_chapter_page(html: str, explorers, rendered: str) -> None:
+    """A chapter page has its learning goals, at least 3 folded answers, its explorers (by
+    name, in the embedded widget state), a summary, and shows the glued text ``rendered``."""
+    assert "In this chapter you will" in html, "learning goals"
+    assert len(re.findall(r"<details[^>]*sd-dropdown", html)) >= 3, "folded answers"
+    for name in explorers:
+        assert re.search(rf'"name":\s*"{name}"', html), f"explorer {name} is not on the page"
+    assert 'id="summary"' in html, "summary"
+    assert rendered in html, "a glued answer is not rendered"

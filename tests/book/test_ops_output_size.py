@@ -15,29 +15,16 @@ import torch
 import torch.nn.functional as F
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
-from torch_reference import close, conv1d_matrix, t, transposed_settings
+from torch_reference import (
+    close,
+    conv1d_length,
+    conv1d_matrix,
+    conv_transpose1d_length,
+    t,
+    transposed_settings,
+)
 
 from tconv import ops
-
-
-def torch_length(m, k, stride=1, padding=0, output_padding=0, dilation=1) -> int | None:
-    """F.conv_transpose1d's output length, or None where torch refuses the setting."""
-    try:
-        return F.conv_transpose1d(torch.zeros(1, 1, m), torch.zeros(1, 1, k), stride=stride,
-                                  padding=padding, output_padding=output_padding,
-                                  dilation=dilation).shape[-1]
-    except RuntimeError:
-        return None
-
-
-def conv_length(n, k, stride=1, padding=0, dilation=1) -> int | None:
-    """F.conv1d's output length, or None where the input is too short for the kernel."""
-    try:
-        return F.conv1d(torch.zeros(1, 1, n), torch.zeros(1, 1, k), stride=stride,
-                        padding=padding, dilation=dilation).shape[-1]
-    except RuntimeError:
-        return None
-
 
 settings_ints = (st.integers(1, 5), st.integers(1, 4), st.integers(0, 4), st.integers(1, 3),
                  st.integers(1, 6))
@@ -87,15 +74,15 @@ def test_conv_input_lengths_are_exactly_the_lengths_with_that_output(k, stride, 
 def test_output_padding_picks_a_merged_length_exactly_below_the_stride(k, stride, padding,
                                                                       dilation, m, o):
     """torch accepts o < max(s, d); the result is n0 + o, which conv1d maps to m + o // s."""
-    smallest = torch_length(m, k, stride, padding, 0, dilation)
+    smallest = conv_transpose1d_length(m, k, stride, padding, 0, dilation)
     assume(smallest is not None)
-    got = torch_length(m, k, stride, padding, o, dilation)
+    got = conv_transpose1d_length(m, k, stride, padding, o, dilation)
     assert (got is not None) == (o < max(stride, dilation)), "torch's rule"
     assume(got is not None)
     assert got == smallest + o
-    assert conv_length(got, k, stride, padding, dilation) == m + o // stride
+    assert conv1d_length(got, k, stride, padding, dilation) == m + o // stride
     merged = [n for n in range(1, smallest + stride + 1)
-              if conv_length(n, k, stride, padding, dilation) == m]
+              if conv1d_length(n, k, stride, padding, dilation) == m]
     assert (got in merged) == (o < stride)
     assert merged == [smallest + r for r in range(stride)]
     assert ops.needed_output_padding(got, k, stride, padding, dilation) == o % stride
@@ -117,7 +104,7 @@ def test_output_padding_past_the_stride_is_a_convolution_with_outputs_dropped(ca
 @given(st.integers(1, 6), st.integers(1, 3), st.integers(0, 3), st.integers(1, 2),
        st.integers(0, 2))
 def test_exactly_s_times_longer_condition(k, stride, padding, dilation, o):
-    lengths = [torch_length(m, k, stride, padding, o, dilation) for m in range(1, 7)]
+    lengths = [conv_transpose1d_length(m, k, stride, padding, o, dilation) for m in range(1, 7)]
     doubles = all(n == stride * m for m, n in zip(range(1, 7), lengths, strict=True))
     assert doubles == (dilation * (k - 1) + 1 - 2 * padding + o == stride
                        and o < max(stride, dilation))
@@ -126,7 +113,7 @@ def test_exactly_s_times_longer_condition(k, stride, padding, dilation, o):
 @settings(max_examples=100, deadline=None)
 @given(*settings_ints)
 def test_conv_transpose_layer_offers_only_the_merged_lengths(k, stride, padding, dilation, m):
-    smallest = torch_length(m, k, stride, padding, 0, dilation)
+    smallest = conv_transpose1d_length(m, k, stride, padding, 0, dilation)
     assume(smallest is not None)
     layer = torch.nn.ConvTranspose1d(1, 1, k, stride=stride, padding=padding,
                                      dilation=dilation)

@@ -121,3 +121,24 @@ def conv_transpose1d_matrix(kernel, m: int, stride=1, padding=0, output_padding=
     out = F.conv_transpose1d(eye, weight, stride=stride, padding=padding,
                              output_padding=output_padding, dilation=dilation)
     return out[:, 0, :].T.numpy()
+
+
+def conv1d_length(n: int, k: int, stride=1, padding=0, dilation=1) -> int | None:
+    """The length ``F.conv1d`` returns for an input of length n, or None where it refuses it."""
+    try:
+        return F.conv1d(torch.zeros(1, 1, n), torch.zeros(1, 1, k), stride=stride,
+                        padding=padding, dilation=dilation).shape[-1]
+    except RuntimeError:  # the padded input is shorter than the dilated kernel
+        return None
+
+
+def conv_transpose1d_length(m: int, k: int, stride=1, padding=0, output_padding=0,
+                            dilation=1) -> int | None:
+    """The length ``F.conv_transpose1d`` returns for an input of length m, or None where it
+    refuses the setting (output_padding too large, or nothing left after cropping)."""
+    try:
+        return F.conv_transpose1d(torch.zeros(1, 1, m), torch.zeros(1, 1, k), stride=stride,
+                                  padding=padding, output_padding=output_padding,
+                                  dilation=dilation).shape[-1]
+    except RuntimeError:
+        return None
