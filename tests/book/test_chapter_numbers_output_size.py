@@ -18,7 +18,7 @@ pytestmark = pytest.mark.slow
 
 PAGE = "book/05_output_size"
 EXAMPLE_DATA = {"ch5_crop_a": "2 3 -1 1", "ch5_crop_kernel": "1 2 -1 3",
-                "ch5_q_past_a": "2 3", "ch5_q_past_kernel": "1 2 -1"}
+                "ch5_example_a": "2 3", "ch5_example_kernel": "1 2 -1"}
 ERRORS = ("ch5_crop_err", "ch5_dil_err")
 
 
