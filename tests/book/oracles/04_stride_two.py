@@ -25,7 +25,8 @@ def conv1d_matrix(kernel, n, stride, padding) -> np.ndarray:
 def stride_rows(n=4, k=3, stride=2, padding=1):
     """ch04-stride: W for the kernel (1, 2, 3, 4) cut to k, and its transpose."""
     W = conv1d_matrix(np.arange(1.0, k + 1), n, stride, padding)
-    return {"W": W, "Wt": W.T}
+    toeplitz = np.array_equal(W.T[1:, 1:], W.T[:-1, :-1])  # constant diagonals
+    return {"W": W, "Wt": W.T, "caption": "a Toeplitz matrix" if toeplitz else "not Toeplitz"}
 
 
 SLIDE_A = np.array([2.0, 3.0, -1.0])
@@ -44,7 +45,8 @@ def sliding_window(k=3, stride=2, padding=1, output_padding=1, u=0):
     window = torch.zeros_like(a_tilde)
     window[u : u + k] = torch.tensor(kernel[::-1].copy())
     return {"conv": out.numpy(), "Wta": out.numpy(),
-            "slide": torch.stack([a_tilde, window]).numpy()}
+            "slide": torch.stack([a_tilde, window]).numpy(),
+            "sum": f"= {float(out[u]) + 0:g}; the window holds"}
 
 
 ORACLES = [

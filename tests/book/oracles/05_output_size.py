@@ -29,7 +29,10 @@ def cropping(m=2, k=3, stride=2, padding=1, output_padding=1):
     stamps = F.pad(stamps, (0, extend))
     out = F.conv_transpose1d(t(a), t(kernel), stride=stride, padding=padding,
                              output_padding=output_padding)[0, 0]
-    return {"stamps": stamps.numpy(), "full": stamps.sum(dim=0).numpy(), "out": out.numpy()}
+    n = out.shape[-1]
+    verdict = f"exactly {stride} × m" if n == stride * m else f"not {stride} × m"
+    return {"stamps": stamps.numpy(), "full": stamps.sum(dim=0).numpy(), "out": out.numpy(),
+            "caption": f"= {n}, {verdict}"}
 
 
 LENGTHS = range(1, 21)
@@ -55,7 +58,15 @@ def output_size(m=2, k=3, stride=2, padding=1, dilation=1, output_padding=0):
                                                dilation=dilation).shape[-1]))
         except RuntimeError:
             continue
-    return {"lengths": np.array(lengths), "back": np.array(back).T}
+    chosen = dict(back).get(output_padding)
+    if chosen is None:
+        verdict = "PyTorch refuses it"
+    elif output_padding < stride:
+        verdict = f"gives n = {chosen}"
+    else:  # accepted because it is below the dilation, but not one of the merged lengths
+        verdict = (f"conv1d maps {chosen} to {conv_length(chosen, k, stride, padding, dilation)}"
+                   f", not {m}")
+    return {"lengths": np.array(lengths), "back": np.array(back).T, "verdict": verdict}
 
 
 ORACLES = [
