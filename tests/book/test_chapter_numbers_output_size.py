@@ -11,6 +11,7 @@ import pytest
 import sympy
 import torch
 import torch.nn.functional as F
+from book_pages import chapter_html
 from glued import check_chapter_page, check_glue, glued, symbolic_conv_matrix
 from torch_reference import conv1d_length, conv_transpose1d_length, t
 
@@ -134,5 +135,5 @@ def test_quoted_refusal_is_torchs(values):
 
 
 def test_page_has_goals_questions_explorers_and_summary(built_site, values):
-    html = (built_site / "book" / "05_output_size.html").read_text(encoding="utf-8")
+    html = chapter_html(built_site, "05_output_size")
     check_chapter_page(html, ["ch05-crop", "ch05-output-size"], values["ch5_doubling"])

@@ -11,6 +11,7 @@ import pytest
 import sympy
 import torch
 import torch.nn.functional as F
+from book_pages import chapter_html
 from glued import check_chapter_page, check_glue, glued, latex_product, symbolic_conv_matrix
 from torch_reference import conv1d_matrix, conv_transpose1d_length, conv_transpose1d_matrix, t
 
@@ -142,6 +143,6 @@ def test_every_glued_value_is_torchs(values, expected):
 
 
 def test_page_has_goals_questions_explorers_and_summary(built_site, values):
-    html = (built_site / "book" / "04_stride_two.html").read_text(encoding="utf-8")
+    html = chapter_html(built_site, "04_stride_two")
     check_chapter_page(html, ["ch04-stride", "ch04-zero-insertion"], values["ch4_q_reads"])
 
