@@ -70,6 +70,13 @@ def impulse_response(j, padding):
 def transpose_vs_flipped(m, k, padding, dilation):
     a, kappa = FLIP_A[:m], FLIP_KAPPA[:k]
     transposed = conv_transpose(kappa, padding=padding, dilation=dilation)
+    try:
+        transposed(a)
+    except RuntimeError:  # torch finds no output left: say how many outputs the padding crops
+        stamps = conv_transpose(kappa, dilation=dilation)(a).numel()
+        assert 2 * padding >= stamps
+        return {"caption": f"crops {2 * padding} outputs, at least all {stamps} that the stamps "
+                           "cover. PyTorch rejects this setting."}
     Wt = matrix_of(transposed, a)
     p_flip = dilation * (k - 1) - padding
     a_tilde = F.pad(a, (p_flip, p_flip))  # a negative pad crops
@@ -116,8 +123,11 @@ ORACLES = [
     ),
     Oracle(
         name="ch02-transpose-vs-flipped",
+        # the last two: torch rejects them, the padding cropping exactly, or more than, the
+        # outputs the stamps cover
         settings=[{}, {"padding": 1}, {"dilation": 2, "padding": 1}, {"m": 6, "k": 4},
-                  {"k": 2, "padding": 2}],
+                  {"k": 2, "padding": 2}, {"m": 2, "k": 1, "padding": 1},
+                  {"m": 1, "k": 1, "padding": 3}],
         expected=transpose_vs_flipped,
     ),
     Oracle(
