@@ -43,3 +43,10 @@ class ChapterPage:
     def load(cls, site: Path, stem: str) -> ChapterPage:
         raw = raw_page(site, stem)
         return cls(raw, visible_text(raw), dropdowns(raw))
+
+    def shown_numbers(self, pattern: str) -> list[float]:
+        """The numbers the page shows where ``pattern`` (a regex over the visible text, one
+        ``(\\S+)`` group per number) matches first; a printed error such as ``1.2e-16``."""
+        match = re.search(pattern, self.text)
+        assert match, f"the page does not show {pattern!r}"
+        return [float(group) for group in match.groups()]

@@ -199,3 +199,51 @@ def test_cs7643_example_paddings_and_cropped_rows(page):
     assert torch.allclose(cropped, full[..., 1:-1], rtol=0, atol=1e-12)  # one off each end
     assert f"rows 0 and {full.shape[-1] - 1}" in page.text
     assert f"{cropped.shape[-1]} × {a.shape[-1]} matrix" in page.text
+
+
+TINY = 1e-12  # a printed difference of two float64 computations of the same numbers
+
+
+def test_impulse_grows_and_shrinks(page):
+    """The transposed convolution of the impulse is longer than the impulse by as much as the
+    convolution is shorter (k - 1 each way)."""
+    x, k = impulse(7, 2), t([1.0, 2.0, 3.0])
+    grow = F.conv_transpose1d(x, k).shape[-1] - x.shape[-1]
+    shrink = x.shape[-1] - F.conv1d(x, k).shape[-1]
+    assert f"also {grow} entries longer than the input" in page.text
+    assert f"where the convolution was {shrink} shorter" in page.text
+
+
+def test_answer_taps_lost_at_the_last_position(page):
+    """At the last position one window holds the impulse, under one tap: the others are lost."""
+    x, k = impulse(7, 6), t([1.0, 2.0, 3.0])
+    held = int(torch.count_nonzero(F.conv1d(x, k)))
+    assert f"so {k.shape[-1] - held} of the {k.shape[-1]} taps are lost" in page.answers[1]
+
+
+def test_deconvolution_gram_diagonal_and_errors(page):
+    """The squared length of a column of the full convolution's W, max |W^T W - I|, and how far
+    W^T y is from x, from torch; the pseudo-inverse and lstsq recover x to rounding error."""
+    x = torch.tensor(np.random.default_rng(7).integers(-3, 4, size=6), dtype=torch.float64)
+    kappa, padding = t(KERNEL), len(KERNEL) - 1
+    W = matrix_of(lambda v: F.conv1d(v[None, None], kappa, padding=padding)[0, 0], x)
+    y = F.conv1d(x[None, None], kappa, padding=padding)
+    Wt_y = F.conv_transpose1d(y, kappa, padding=padding)[0, 0]
+    gram = W.T @ W
+    assert f"the squared length {ops.as_text(gram[0, 0])} " in page.text
+    assert torch.allclose(gram.diagonal(), (kappa**2).sum())  # every column: sum of kappa_j^2
+    [gram_err] = page.shown_numbers(r"I\|\\?\)? = (\S+) , and")
+    assert gram_err == float((gram - torch.eye(x.numel())).abs().max())
+    assert f"off by up to {ops.as_text((Wt_y - x).abs().max())} :" in page.text
+    pinv_err, lstsq_err = page.shown_numbers(
+        r"recovers \S+ \S* ?to (\S+) \(and np\.linalg\.lstsq to (\S+) \)")
+    assert pinv_err < TINY and lstsq_err < TINY
+
+
+def test_printed_differences_are_rounding_error(page):
+    """The lecture matrices against F.conv_transpose1d, and the stride-1 sweep of
+    conv_transpose1d against conv1d with the flipped kernel: what the page prints is tiny."""
+    errors = page.shown_numbers(
+        r"The largest differences are (\S+) \(padding 0, .*? and (\S+) \(padding 1")
+    errors += page.shown_numbers(r"negative .{0,20} the largest difference is (\S+) \.")
+    assert all(error < TINY for error in errors), errors

@@ -6,6 +6,7 @@ shapes and parameter counts come from nn.Conv1d / nn.ConvTranspose1d themselves.
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 import torch.nn as nn
@@ -98,3 +99,72 @@ def test_answer_one_output_channel_with_two_groups(page):
 def test_fleuret_example_is_channel_zero(page):
     oracle = load_module(ORACLES_DIR / f"{STEM}.py")
     assert ops.as_text(oracle.A_CHANNELS[0]) in page.text
+
+
+TINY = 1e-12  # a printed difference of two float64 computations of the same numbers
+
+
+def constant_diagonals(M: torch.Tensor) -> bool:
+    """Toeplitz: every entry equals the one above and to its left."""
+    return bool(torch.equal(M[1:, 1:], M[:-1, :-1]))
+
+
+def test_random_example_toeplitz_whole_and_by_block(page):
+    """The chapter's random 2 -> 3 channel W (its weights drawn again from its seed): the whole
+    matrix is not Toeplitz, each of its blocks is (stride 1)."""
+    weight = torch.tensor(np.random.default_rng(3).integers(-3, 4, size=(3, 2, 3)),
+                          dtype=torch.float64)
+    W = conv_jacobian(weight, 5)
+    m = W.shape[0] // 3
+    blocks = [W[o * m : (o + 1) * m, c * 5 : (c + 1) * 5] for o in range(3) for c in range(2)]
+    whole, each = constant_diagonals(W), all(constant_diagonals(B) for B in blocks)
+    assert (f"ops.is_toeplitz(W) says {whole} ; for every one of its blocks it says {each} ."
+            in page.text)
+
+
+def test_answer_which_inputs_each_output_reads_with_two_groups(page):
+    """2 -> 2 channels, groups 2: the input channels output channel o depends on, from the
+    Jacobian's non-zero blocks."""
+    W = conv_jacobian(torch.ones(2, 1, 2, dtype=torch.float64), 4, groups=2)
+    m = W.shape[0] // 2
+    reads = [[c for c in range(2) if W[o * m : (o + 1) * m, c * 4 : (c + 1) * 4].any()]
+             for o in range(2)]
+    assert (f"Output channel 0 reads input channel {', '.join(map(str, reads[0]))} only, "
+            f"output 1 reads input {', '.join(map(str, reads[1]))} only" in page.answers[0])
+
+
+def test_answer_depthwise_weights_and_biases(page):
+    full = nn.Conv1d(8, 8, 3)
+    assert (f"( {full.weight.numel()} weights and {full.bias.numel()} biases)"
+            in page.answers[1])
+
+
+def test_answer_weight_entry_of_one_output_channel(page):
+    """nn.ConvTranspose1d(2, 2, 3, groups=2): the one weight entry output channel 1 depends on,
+    by autograd."""
+    layer = nn.ConvTranspose1d(2, 2, 3, groups=2, bias=False).double()
+    layer(torch.ones(1, 2, 4, dtype=torch.float64))[0, 1].sum().backward()
+    [(c, j)] = {(int(c), int(j)) for c, j, _ in torch.nonzero(layer.weight.grad)}
+    assert f"through weight[{c}, {j}] (with" in page.answers[3]
+
+
+def test_groups_tried_are_every_grouping_torch_accepts(page):
+    """The transpose check runs 6 -> 12 channels with every groups value nn.Conv1d accepts."""
+    accepted = []
+    for groups in range(1, 13):
+        try:
+            nn.Conv1d(6, 12, 3, groups=groups)
+        except ValueError:
+            continue
+        accepted.append(groups)
+    assert f"for each number of groups tried ( {', '.join(map(str, accepted))} )" in page.text
+
+
+def test_printed_differences_are_rounding_error(page):
+    """W against torch's Jacobian, W^T a against F.conv_transpose1d, the adjoint test, depthwise
+    against per-channel conv1d: what the page prints is tiny."""
+    errors = page.shown_numbers(r"differs from torch.s Jacobian by (\S+) \.")
+    errors += page.shown_numbers(
+        r"differ by at most (\S+) , and the two inner products by (\S+) \.")
+    errors += page.shown_numbers(r"The largest difference is (\S+) \.")
+    assert len(errors) == 4 and all(error < TINY for error in errors), errors
