@@ -80,15 +80,18 @@ def transpose_vs_flipped(m, k, padding, dilation):
     Wt = matrix_of(transposed, a)
     p_flip = dilation * (k - 1) - padding
     a_tilde = F.pad(a, (p_flip, p_flip))  # a negative pad crops
+    flipped_conv = conv(kappa.flip(0), dilation=dilation)
+    # the matrix of a -> F.conv1d(a padded by p', flipped kappa), computed on its own
+    flipped = matrix_of(lambda v: flipped_conv(F.pad(v, (p_flip, p_flip))), a)
     return {
         "Wt": Wt,
-        "flipped": Wt,  # the chapter's claim: the flipped convolution's matrix is W^T
+        "flipped": flipped,
         "a": a.numpy(),
         "a_tilde": a_tilde.numpy(),
         "tconv": transposed(a).numpy(),
-        "conv": conv(kappa.flip(0), dilation=dilation)(a_tilde).numpy(),
+        "conv": flipped_conv(a_tilde).numpy(),
         "caption": f"Output length n = {transposed(a).numel()}.",
-        "check": "Wᵀ equals the flipped conv matrix: True",
+        "check": f"Wᵀ equals the flipped conv matrix: {np.array_equal(Wt, flipped)}",
     }
 
 
@@ -97,6 +100,8 @@ def pseudo_inverse(kernel_index, padding):
     forward = conv(kappa, padding=padding)
     W = torch.autograd.functional.jacobian(forward, DECONV_X)
     y = forward(DECONV_X)
+    orthonormal_columns = torch.allclose(W.T @ W, torch.eye(W.shape[1], dtype=torch.float64))
+    transpose_is_pinv = torch.allclose(W.T, torch.linalg.pinv(W))
     return {
         "W": W.numpy(),
         "gram": (W.T @ W).numpy(),
@@ -106,7 +111,8 @@ def pseudo_inverse(kernel_index, padding):
         "pinv_y": (torch.linalg.pinv(W) @ y).numpy(),
         "caption": f"W is {W.shape[0]}×{W.shape[1]} "
                    f"({SHAPE_WORD[int(np.sign(W.shape[0] - W.shape[1]))]}), "
-                   f"rank {int(torch.linalg.matrix_rank(W))}.",
+                   f"rank {int(torch.linalg.matrix_rank(W))}. WᵀW = I: {orthonormal_columns}; "
+                   f"Wᵀ = W⁺: {transpose_is_pinv};",
     }
 
 
@@ -132,8 +138,9 @@ ORACLES = [
     ),
     Oracle(
         name="ch02-pseudo-inverse",
-        settings=[{}, {"kernel_index": 1, "padding": 0}, {"kernel_index": 1, "padding": 2},
-                  {"kernel_index": 2, "padding": 1}],
+        # (0, 1, 0) at p = 0: W^T = W^+ with W^T W != I; at p = 1, W = I; at p = 2, both hold
+        settings=[{}, {"kernel_index": 1, "padding": 0}, {"kernel_index": 1, "padding": 1},
+                  {"kernel_index": 1, "padding": 2}, {"kernel_index": 2, "padding": 1}],
         expected=pseudo_inverse,
     ),
 ]
