@@ -79,10 +79,11 @@ def grade(argv: list[str] | None) -> int:
     try:
         assignment = load_assignment(args.assignment, Path.cwd())
         layout = discover_layout()
-        check_sandbox(layout, limits)
+        protections = check_sandbox(layout, limits)
     except (AssignmentError, SandboxUnavailable) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    print("sandbox protections:", *protections.describe(), sep="\n  ", file=sys.stderr)
     try:
         results = grade_batch(
             assignment, args.submissions, args.out, args.workers, args.force, layout, limits

@@ -8,10 +8,9 @@ arrays. When a cell hangs or kills its process, the sandbox is restarted without
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import asdict, dataclass, field
-
-from IPython.core.inputtransformer2 import TransformerManager
 
 from autograder import protocol
 from autograder.assignment import SourceNotebook
@@ -48,21 +47,11 @@ class NotebookResult:
         return asdict(self)
 
 
-def _python_source(source: str) -> str:
-    """IPython syntax (magics, ``!cmd``) turned into calls the runner ignores, deliberately."""
-    try:
-        return TransformerManager().transform_cell(source)
-    except Exception:  # not IPython syntax either: let the sandbox report the SyntaxError
-        return source
-
-
-def cells_to_run(nb, source: SourceNotebook, deadline: float = float("inf")) -> list[dict]:
-    """The student's code cells in order. Graded test cells are the judge's business and are
-    left out whatever the student did to them; read-only setup cells come from the source.
-
-    IPython's transformer is quadratic in the magics of a cell (~4 s for 499 ``!ls`` lines) and
-    runs here, outside the sandbox's limits: past the submission's deadline, sources are sent
-    as they are (the submission has timed out anyway)."""
+def cells_to_run(nb, source: SourceNotebook) -> list[dict]:
+    """The student's code cells in order, as written. Graded test cells are the judge's
+    business and are left out whatever the student did to them; read-only setup cells come
+    from the source. IPython syntax is transformed by the runner, in the sandbox: the judge
+    does no work on a cell's text whose cost grows with it beyond a linear scan."""
     cells = []
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
@@ -71,18 +60,9 @@ def cells_to_run(nb, source: SourceNotebook, deadline: float = float("inf")) -> 
         if grade_id in source.tests:
             continue
         if grade_id in source.locked:
-            cells.append(
-                {
-                    "index": index,
-                    "source": _python_source(source.locked[grade_id]),
-                    "statementwise": True,
-                }
-            )
+            cells.append({"index": index, "source": source.locked[grade_id], "statementwise": True})
         else:
-            in_time = time.monotonic() < deadline
-            cells.append(
-                {"index": index, "source": _python_source(cell.source) if in_time else cell.source}
-            )
+            cells.append({"index": index, "source": cell.source})
     return cells
 
 
@@ -119,9 +99,14 @@ class Run:
         return time.monotonic() >= self.deadline
 
 
+FIRST_WORDS = re.compile(r"\S[^\n]{0,40}")
+
+
 def _cell_label(cell: dict) -> str:
-    """'code cell 7 ("while True:")': a position plus the first line, so a student finds it."""
-    first = next((line.strip() for line in cell["source"].splitlines() if line.strip()), "")
+    """'code cell 7 ("while True:")': a position plus the first line, so a student finds it.
+    Reads no further than the first 41 characters of that line, however long the cell."""
+    match = FIRST_WORDS.search(cell["source"])
+    first = match.group().strip() if match else ""
     first = first if len(first) <= 40 else first[:37] + "..."
     return (
         f"code cell {cell['index'] + 1} ({first!r})" if first else f"code cell {cell['index'] + 1}"
@@ -263,7 +248,7 @@ def _status(run: Run, out_of_time: bool) -> str:
 def grade_notebook(
     nb, source: SourceNotebook, cases, layout: Layout, limits: Limits, slot: int, deadline: float
 ) -> NotebookResult:
-    run = Run(cells_to_run(nb, source, deadline), list(source.tests), deadline, limits)
+    run = Run(cells_to_run(nb, source), list(source.tests), deadline, limits)
     out_of_time = False
     # Each restart removes a cell or a graded cell, so this loop ends; the cap is a backstop.
     for _ in range(len(run.cells) + len(source.tests) + 2):

@@ -4,20 +4,33 @@ It is copied into the sandbox next to ``protocol.py`` and started by the judge. 
 standard library and numpy only (torch is not even present in the sandbox). Nothing it sends
 back is trusted: the judge re-checks every array and compares values itself, so student code
 that tampers with this process can only spoil its own answers.
+
+IPython syntax (magics, ``!cmd``) is turned into calls that are ignored here, by IPython's own
+transformer: its cost grows faster than linearly with a cell's magics, so it runs here, within
+the cell's time limit, rather than in the judge.
 """
 
 from __future__ import annotations
 
 import ast
+import importlib.util
 import io
 import json
 import os
+import resource
 import sys
 import traceback
+import types
 
-# argv: the inherited pipe for answers, then the folder holding numpy (and nothing else).
+# argv: the inherited pipe for answers, the folder holding numpy (and nothing else), the
+# folder holding IPython's transformer files, and how many processes the sandbox may hold.
 RESPONSE_FD = int(sys.argv[1])
 sys.path[:0] = [os.path.dirname(os.path.abspath(__file__)), sys.argv[2]]
+IPYTHON_DIR = sys.argv[3]
+# Set here, before any student code, rather than before bubblewrap starts: without root the
+# count is per user namespace, and the judge's uid holds the judge's own processes too.
+PROCESSES = min(int(sys.argv[4]), resource.getrlimit(resource.RLIMIT_NPROC)[1] & sys.maxsize)
+resource.setrlimit(resource.RLIMIT_NPROC, (PROCESSES, PROCESSES))
 
 import numpy as np  # noqa: E402
 import protocol  # noqa: E402
@@ -63,6 +76,43 @@ class IgnoredIPython:
     def getoutput(self, command, *args, **kwargs):
         self.ignored.append(f"!{command}")
         return []
+
+
+def _load(name: str, filename: str) -> types.ModuleType:
+    spec = importlib.util.spec_from_file_location(name, os.path.join(IPYTHON_DIR, filename))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def ipython_transformer():
+    """IPython's TransformerManager, loaded from its two standard-library-only files, so a cell
+    means here what it means in Jupyter. The package names it imports exist only while it
+    loads: ``import IPython`` still fails for the student, as IPython is not installed here."""
+    names = ("IPython", "IPython.utils", "IPython.utils.tokenutil")
+    package, utils = types.ModuleType(names[0]), types.ModuleType(names[1])
+    package.__path__, utils.__path__ = [], []
+    try:
+        sys.modules.update({names[0]: package, names[1]: utils})
+        utils.tokenutil = sys.modules[names[2]] = _load(names[2], "tokenutil.py")
+        transformer = _load("_ipython_inputtransformer2", "inputtransformer2.py")
+    finally:
+        for name in names:
+            sys.modules.pop(name, None)
+    return transformer.TransformerManager()
+
+
+TRANSFORMER = ipython_transformer()
+
+
+def python_source(source: str) -> str:
+    """IPython syntax (magics, ``!cmd``) turned into calls this runner ignores, deliberately."""
+    try:
+        return TRANSFORMER.transform_cell(source)
+    except (MemoryError, RecursionError):
+        raise  # the cell's own error: too big for the sandbox's limits
+    except Exception:  # not IPython syntax either: exec reports the SyntaxError
+        return source
 
 
 def send(header: dict, arrays=()) -> None:
@@ -117,11 +167,12 @@ def run_cell(cell: dict, namespace: dict) -> dict:
     captured = CappedOutput()
     sys.stdout = sys.stderr = captured
     try:
+        source = python_source(cell["source"])
         if cell.get("statementwise"):
-            errors = run_statements(cell["source"], name, namespace)
+            errors = run_statements(source, name, namespace)
             error = "; ".join(errors) or None
         else:
-            exec(compile(cell["source"], name, "exec"), namespace)
+            exec(compile(source, name, "exec"), namespace)
             error = None
     except BaseException as exc:
         error = describe_exception(exc)

@@ -1,10 +1,15 @@
 """A bubblewrap sandbox per notebook run, and the judge's side of the conversation with it.
 
 The sandbox sees a read-only filesystem holding only the Python interpreter, its standard
-library, numpy and the runner: no torch, no course files, no other submission. It has no
-network, a private size-capped /tmp, and runs under CPU-time, address-space, file-size and
-process-count limits. When started as root, the student's code runs as an unprivileged uid
-(one per worker slot) so that the process-count limit applies to it.
+library, numpy, the runner and IPython's syntax transformer, all under ``/sandbox``: no torch,
+no course files, no other submission, no ``/proc``, nothing that names the host's layout. It
+has no network, a private size-capped /tmp, its own pid, IPC and UTS namespaces, a seccomp
+filter (:mod:`autograder.seccomp`), and CPU-time, address-space, file-size and process-count
+limits. Where the grader may write cgroups (root), the slot's cgroups (:mod:`autograder.cgroups`)
+bound the whole submission's memory, processes and CPU; as root the student's code also runs
+as an unprivileged uid of its own (one per slot). Without root, bubblewrap builds the sandbox in
+an unprivileged user namespace and the memory budget is split across a small process cap.
+:func:`check_sandbox` says which of these protections hold.
 
 Environment variables (documented in the README): AUTOGRADER_BWRAP (bwrap executable),
 AUTOGRADER_CELL_TIMEOUT, AUTOGRADER_SUBMISSION_TIMEOUT (seconds), AUTOGRADER_MEMORY_MB.
@@ -12,6 +17,8 @@ AUTOGRADER_CELL_TIMEOUT, AUTOGRADER_SUBMISSION_TIMEOUT (seconds), AUTOGRADER_MEM
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import json
 import os
 import select
@@ -20,19 +27,23 @@ import signal
 import subprocess
 import sys
 import sysconfig
+import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from autograder import protocol
-from autograder.cpu_share import join_in_child, slot_cgroup
+from autograder import protocol, seccomp
+from autograder.cgroups import SlotCgroups, slot_cgroups
 from autograder.slots import NoFreeSlot, lease_slot
 
-AGENT_DIR = "/sandbox/agent"
+PYTHON_DIR = "/sandbox/python"
 SITE_DIR = "/sandbox/site"
+AGENT_DIR = "/sandbox/agent"
+IPYTHON_DIR = "/sandbox/agent/ipython"
 FIRST_SANDBOX_UID = 61000
+SANDBOX_OWN_PROCESSES = 2  # bubblewrap's outer process and the namespace's init
 SEND_SECONDS = 30.0  # a request the runner has not taken after this long means it is stuck
 
 
@@ -56,10 +67,19 @@ class SandboxTimeout(Exception):
 class Limits:
     cell_seconds: float = 10.0
     submission_seconds: float = 120.0
-    memory_mb: int = 1024
-    processes: int = 64
+    memory_mb: int = 1024  # the whole submission: all its processes together
+    processes: int = 64  # per sandbox, where a memory cgroup bounds their memory together
+    # Without a memory cgroup, memory_mb is split: this many processes, each with
+    # memory_mb / processes_without_memory_cgroup of address space.
+    processes_without_memory_cgroup: int = 4
     file_mb: int = 16
     tmp_mb: int = 64
+    shm_mb: int = 16
+
+    @property
+    def scratch_mb(self) -> int:
+        """Memory the sandbox's own tmpfs folders (/tmp, /dev/shm) may hold."""
+        return self.tmp_mb + self.shm_mb
 
     @classmethod
     def from_env(cls) -> Limits:
@@ -73,19 +93,76 @@ class Limits:
         )
 
 
+@dataclass(frozen=True)
+class MemoryPlan:
+    """How the submission's memory budget is enforced, given the slot's cgroups."""
+
+    address_space_mb: int  # per process (RLIMIT_AS)
+    processes: int  # per sandbox, the student's own (RLIMIT_NPROC, and pids.max)
+    by_cgroup: bool
+
+    def describe(self, limits: Limits) -> str:
+        if self.by_cgroup:
+            return (
+                f"{limits.memory_mb} MB per submission, all processes together (memory cgroup); "
+                f"{self.address_space_mb} MB of address space per process"
+            )
+        return (
+            f"{limits.memory_mb} MB per submission as {self.processes} processes x "
+            f"{self.address_space_mb} MB of address space and {limits.scratch_mb} MB of "
+            "/tmp and /dev/shm (no memory cgroup)"
+        )
+
+
+def cgroups_for(slot: int, limits: Limits) -> SlotCgroups:
+    """The slot's cgroups, set to the submission's memory and process bounds."""
+    return slot_cgroups(slot, limits.memory_mb << 20, limits.processes + SANDBOX_OWN_PROCESSES)
+
+
+def memory_plan(limits: Limits, cgroups: SlotCgroups) -> MemoryPlan:
+    if "memory" in cgroups.bounds:
+        # One process alone meets its address-space limit (a MemoryError it can report)
+        # before the group's limit (the kernel's OOM killer), with room left for /tmp and
+        # the page cache, which the group is charged for too: a process filling the group
+        # to its limit would crawl while the kernel reclaims its own code pages.
+        headroom = min(limits.scratch_mb + 128, limits.memory_mb // 4)
+        return MemoryPlan(limits.memory_mb - headroom, limits.processes, True)
+    # Without one, what can hold memory is address space (per process, times the process
+    # cap) and the tmpfs folders; the seccomp filter refuses memfd and System V shared memory.
+    processes = limits.processes_without_memory_cgroup
+    return MemoryPlan((limits.memory_mb - limits.scratch_mb) // processes, processes, False)
+
+
 def bwrap_executable() -> str:
     return os.environ.get("AUTOGRADER_BWRAP") or shutil.which("bwrap") or "/usr/bin/bwrap"
 
 
 @dataclass(frozen=True)
 class Layout:
-    """Host paths bound read-only into the sandbox (destination == source unless stated)."""
+    """The host files the sandbox needs (where they are on this machine)."""
 
     interpreter: str
-    binds: tuple[str, ...]
-    hidden: tuple[str, ...]  # host directories inside a bind that are covered by an empty tmpfs
-    numpy_dirs: tuple[str, ...]  # bound under SITE_DIR
-    agent_files: tuple[str, ...] = field(default=())
+    stdlib: str
+    hidden_in_stdlib: tuple[str, ...]  # folders of packages installed into the interpreter
+    libpython: tuple[str, ...]  # a shared libpython outside the system's library folders
+    system_libs: tuple[str, ...]
+    numpy_dirs: tuple[str, ...]
+    agent_files: tuple[str, ...]  # runner.py, protocol.py
+    ipython_files: tuple[str, ...]  # IPython's transformer: standard library only
+    setpriv: str | None  # to drop root inside the sandbox
+
+
+def _ipython_transformer_files() -> tuple[str, ...]:
+    """IPython's input transformer and the one helper module it imports, found without
+    importing IPython (slow, and the judge itself no longer parses student code)."""
+    spec = importlib.util.find_spec("IPython")
+    if spec is None or not spec.submodule_search_locations:
+        raise SandboxUnavailable("IPython is not installed (pip install -r requirements.txt)")
+    package = Path(spec.submodule_search_locations[0])
+    return (
+        str(package / "core" / "inputtransformer2.py"),
+        str(package / "utils" / "tokenutil.py"),
+    )
 
 
 def discover_layout() -> Layout:
@@ -98,24 +175,59 @@ def discover_layout() -> Layout:
         for p in Path(libdir).glob("libpython3*.so*")
         if libdir and not libdir.startswith("/usr")
     ]
-    system_libs = [
-        p for p in ("/usr/lib/x86_64-linux-gnu", "/usr/lib64", "/usr/lib/aarch64-linux-gnu")
-    ]
-    binds = [interpreter, stdlib, *libpython, *(p for p in system_libs if os.path.isdir(p))]
-    if os.path.exists("/usr/bin/setpriv"):
-        binds.append("/usr/bin/setpriv")
+    system_libs = ("/usr/lib/x86_64-linux-gnu", "/usr/lib64", "/usr/lib/aarch64-linux-gnu")
     # Third-party packages installed into the interpreter itself (pyenv, system Python) stay
     # out of sight: only numpy is bound, under SITE_DIR.
-    hidden = [
-        p
-        for p in (os.path.join(stdlib, "site-packages"), os.path.join(stdlib, "dist-packages"))
-        if os.path.isdir(p)
-    ]
+    hidden = tuple(n for n in ("site-packages", "dist-packages") if os.path.isdir(f"{stdlib}/{n}"))
     numpy_dir = Path(np.__file__).resolve().parent
     numpy_dirs = [str(numpy_dir)] + [str(p) for p in numpy_dir.parent.glob("numpy.libs")]
     agent = Path(__file__).resolve().parent
-    agent_files = (str(agent / "runner.py"), str(agent / "protocol.py"))
-    return Layout(interpreter, tuple(binds), tuple(hidden), tuple(numpy_dirs), agent_files)
+    return Layout(
+        interpreter=interpreter,
+        stdlib=stdlib,
+        hidden_in_stdlib=hidden,
+        libpython=tuple(libpython),
+        system_libs=tuple(p for p in system_libs if os.path.isdir(p)),
+        numpy_dirs=tuple(numpy_dirs),
+        agent_files=(str(agent / "runner.py"), str(agent / "protocol.py")),
+        ipython_files=_ipython_transformer_files(),
+        setpriv=shutil.which("setpriv"),
+    )
+
+
+# How a path of the policy table appears in the sandbox.
+READ_ONLY = "read-only bind"  # third column: the host path shown there
+EMPTY = "empty, covers what is below"
+SCRATCH = "private writable tmpfs"  # third column: its size in bytes
+DEVICES = "minimal /dev (null, zero, full, random, urandom, tty, shm)"
+SYMLINK = "symlink"  # third column: the link's target
+
+
+def filesystem_policy(layout: Layout, limits: Limits) -> list[tuple[str, str, str | None]]:
+    """Everything that exists in the sandbox, as (path inside, mode, host source or detail).
+
+    Nothing else is there: no /proc, /sys, /etc, home or course folder. Host files appear
+    under sandbox paths only, so that nothing a submission can print (sys.executable,
+    sys.path, a module's __file__, a traceback) names where the host keeps them."""
+    stdlib = f"{PYTHON_DIR}/lib/{Path(layout.stdlib).name}"
+    policy = [
+        (f"{PYTHON_DIR}/bin/python3", READ_ONLY, layout.interpreter),
+        (stdlib, READ_ONLY, layout.stdlib),
+        *((f"{stdlib}/{name}", EMPTY, None) for name in layout.hidden_in_stdlib),
+        *((f"{PYTHON_DIR}/lib/{Path(p).name}", READ_ONLY, p) for p in layout.libpython),
+        *((path, READ_ONLY, path) for path in layout.system_libs),
+        ("/lib", SYMLINK, "usr/lib"),  # the ELF loader's and libc's standard paths
+        ("/lib64", SYMLINK, "usr/lib64"),
+        *((f"{SITE_DIR}/{Path(p).name}", READ_ONLY, p) for p in layout.numpy_dirs),
+        *((f"{AGENT_DIR}/{Path(p).name}", READ_ONLY, p) for p in layout.agent_files),
+        *((f"{IPYTHON_DIR}/{Path(p).name}", READ_ONLY, p) for p in layout.ipython_files),
+        ("/dev", DEVICES, None),
+        ("/dev/shm", SCRATCH, str(limits.shm_mb << 20)),
+        ("/tmp", SCRATCH, str(limits.tmp_mb << 20)),
+    ]
+    if os.geteuid() == 0 and layout.setpriv:
+        policy.append(("/usr/bin/setpriv", READ_ONLY, layout.setpriv))
+    return policy
 
 
 def _parents(path: str) -> list[str]:
@@ -123,59 +235,69 @@ def _parents(path: str) -> list[str]:
     return [str(Path(*parts[: i + 1])) for i in range(1, len(parts))]
 
 
-def bwrap_command(layout: Layout, slot: int, limits: Limits, response_fd: int) -> list[str]:
-    """The full command: prlimit sets the limits, bwrap builds the sandbox, setpriv drops root."""
-    as_root = os.geteuid() == 0
-    mounts = []  # (source, destination)
-    mounts += [(p, p) for p in layout.binds]
-    mounts += [(p, f"{SITE_DIR}/{Path(p).name}") for p in layout.numpy_dirs]
-    mounts += [(p, f"{AGENT_DIR}/{Path(p).name}") for p in layout.agent_files]
-    args = [bwrap_executable(), "--die-with-parent", "--new-session", "--clearenv"]
-    args += [
-        "--unshare-ipc",
-        "--unshare-pid",
-        "--unshare-net",
-        "--unshare-uts",
-        "--unshare-cgroup-try",
-    ]
-    if not as_root:
-        args += ["--unshare-user"]
-    created: set[str] = set()
-    # bwrap creates missing parent directories as 0700, unreadable once we drop root.
-    for _, destination in mounts:
-        for parent in _parents(destination):
-            if parent not in created and parent not in ("/usr", "/usr/lib", "/usr/bin"):
-                created.add(parent)
-                args += ["--perms", "0755", "--dir", parent]
-    args += ["--perms", "0755", "--dir", "/usr", "--perms", "0755", "--dir", "/usr/lib"]
-    args += ["--perms", "0755", "--dir", "/usr/bin"]
-    for source, destination in mounts:
-        args += ["--ro-bind", source, destination]
-    for path in layout.hidden:
-        args += ["--tmpfs", path]
-    args += ["--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64"]
-    args += ["--proc", "/proc", "--dev", "/dev"]
-    args += ["--perms", "01777", "--size", str(limits.tmp_mb << 20), "--tmpfs", "/tmp"]
-    args += ["--chdir", "/tmp"]
-    for key, value in {
+def mount_arguments(policy: list[tuple[str, str, str | None]]) -> list[str]:
+    """bwrap arguments for the policy table, in its order (an EMPTY row covers a bind above)."""
+    binds = [inside for inside, mode, _ in policy if mode == READ_ONLY]
+    destinations = {inside for inside, _, _ in policy}
+    # bwrap would create missing parents as 0700, unreadable once root is dropped.
+    parents = sorted({p for inside, _, _ in policy for p in _parents(inside)} - destinations)
+    args = []
+    for parent in parents:
+        if not any(parent.startswith(bind + "/") for bind in binds):
+            args += ["--perms", "0755", "--dir", parent]
+    for inside, mode, detail in policy:
+        if mode == READ_ONLY:
+            args += ["--ro-bind", detail, inside]
+        elif mode == EMPTY:
+            args += ["--tmpfs", inside]
+        elif mode == SCRATCH:
+            args += ["--perms", "01777", "--size", detail, "--tmpfs", inside]
+        elif mode == DEVICES:
+            args += ["--dev", inside]
+        elif mode == SYMLINK:
+            args += ["--symlink", detail, inside]
+        else:
+            raise ValueError(f"unknown sandbox path mode {mode!r}")
+    return args
+
+
+def sandbox_environment(layout: Layout) -> dict[str, str]:
+    """The sandbox's whole environment (bubblewrap clears the judge's)."""
+    env = {
         "HOME": "/tmp",
-        "PATH": "/usr/bin",
+        "PATH": f"{PYTHON_DIR}/bin",
         "LANG": "C.UTF-8",
         "PYTHONHASHSEED": "0",
         "OPENBLAS_NUM_THREADS": "1",
         "OMP_NUM_THREADS": "1",
         "MKL_NUM_THREADS": "1",
-    }.items():
+    }
+    if layout.libpython:  # its RUNPATH names the host folder, which the sandbox does not have
+        env["LD_LIBRARY_PATH"] = f"{PYTHON_DIR}/lib"
+    return env
+
+
+def bwrap_command(
+    layout: Layout, slot: int, limits: Limits, plan: MemoryPlan, response_fd: int, seccomp_fd
+) -> list[str]:
+    """prlimit sets the per-process limits, bwrap builds the sandbox, setpriv drops root."""
+    as_root = os.geteuid() == 0
+    args = [bwrap_executable(), "--die-with-parent", "--new-session", "--clearenv"]
+    args += ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts"]
+    args += ["--unshare-cgroup-try", "--hostname", "sandbox"]
+    if not as_root:
+        args += ["--unshare-user"]
+    if seccomp_fd is not None:
+        args += ["--seccomp", str(seccomp_fd)]
+    args += mount_arguments(filesystem_policy(layout, limits))
+    args += ["--chdir", "/tmp"]
+    for key, value in sandbox_environment(layout).items():
         args += ["--setenv", key, value]
-    python = [
-        layout.interpreter,
-        "-I",
-        "-S",
-        "-B",
-        f"{AGENT_DIR}/runner.py",
-        str(response_fd),
-        SITE_DIR,
-    ]
+    # Without a uid of its own the sandbox shares the judge's uid, and bwrap's init counts
+    # against the runner's process limit (in the sandbox's user namespace).
+    processes = plan.processes + (0 if as_root else 1)
+    python = [f"{PYTHON_DIR}/bin/python3", "-I", "-S", "-B", f"{AGENT_DIR}/runner.py"]
+    python += [str(response_fd), SITE_DIR, IPYTHON_DIR, str(processes)]
     if as_root:
         uid = str(FIRST_SANDBOX_UID + slot)
         args += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--"]
@@ -186,10 +308,9 @@ def bwrap_command(layout: Layout, slot: int, limits: Limits, response_fd: int) -
     cpu = int(limits.submission_seconds) + 5
     prlimit = [
         shutil.which("prlimit") or "/usr/bin/prlimit",
-        f"--as={limits.memory_mb << 20}",
+        f"--as={plan.address_space_mb << 20}",
         f"--cpu={cpu}",
         f"--fsize={limits.file_mb << 20}",
-        f"--nproc={_process_limit(limits, as_root)}",
         "--nofile=256",
         "--core=0",
     ]
@@ -216,12 +337,6 @@ def _wait_until_gone(uid: int, seconds: float = 5.0) -> None:
         time.sleep(0.02)
 
 
-def _process_limit(limits: Limits, as_root: bool) -> int:
-    """RLIMIT_NPROC counts every process of the uid. As root the sandbox gets its own uid;
-    otherwise it shares the grader's, so the grader's current processes are added on top."""
-    return limits.processes if as_root else limits.processes + len(_processes_of(os.getuid()))
-
-
 def describe_exit(code: int | None) -> str:
     if code is None:
         return "still running"
@@ -232,24 +347,52 @@ def describe_exit(code: int | None) -> str:
     return f"exit code {code}"
 
 
+@functools.cache
+def seccomp_program() -> bytes | None:
+    """The compiled filter, or None on a machine it has no syscall table for."""
+    try:
+        return seccomp.filter_program()
+    except seccomp.UnsupportedArchitecture:
+        return None
+
+
+def _readable_fd(data: bytes) -> int:
+    """A pipe's read end already holding ``data`` (bwrap reads the filter from it)."""
+    read_end, write_end = os.pipe()
+    try:
+        os.write(write_end, data)  # a few hundred bytes: well within a pipe's buffer
+    finally:
+        os.close(write_end)
+    return read_end
+
+
 class Sandbox:
     """One sandboxed runner process. Always use as a context manager: exit kills it all."""
 
-    def __init__(self, layout: Layout, slot: int, limits: Limits):
+    def __init__(self, layout: Layout, slot: int, limits: Limits, stderr=subprocess.DEVNULL):
         self.uid = FIRST_SANDBOX_UID + slot if os.geteuid() == 0 else None
+        self.limits = limits
+        self.cgroups = cgroups_for(slot, limits)
+        self.plan = memory_plan(limits, self.cgroups)
+        self.oom_kills_before = self.cgroups.oom_kills()
+        program = seccomp_program()
+        filter_fd = _readable_fd(program) if program is not None else None
         read_end, write_end = os.pipe()
+        command = bwrap_command(layout, slot, limits, self.plan, write_end, filter_fd)
         try:
             self.process = subprocess.Popen(
-                bwrap_command(layout, slot, limits, write_end),
+                [*self.cgroups.join_command(), *command],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                pass_fds=(write_end,),
+                stderr=stderr,
+                pass_fds=(write_end,) if filter_fd is None else (write_end, filter_fd),
                 start_new_session=True,
-                preexec_fn=join_in_child(slot_cgroup(slot)),
+                env={},  # nothing of the judge's environment, not even in bwrap's own
             )
         finally:
             os.close(write_end)
+            if filter_fd is not None:
+                os.close(filter_fd)
         self.responses = read_end
         self.buffer = bytearray()
 
@@ -296,6 +439,11 @@ class Sandbox:
             code = self.process.wait(timeout=2)
         except subprocess.TimeoutExpired:
             return "closed its connection to the grader"
+        if self.cgroups.oom_kills() > self.oom_kills_before:
+            return (
+                f"{describe_exit(code)}: out of memory, the submission may use "
+                f"{self.limits.memory_mb} MB in all"
+            )
         return describe_exit(code)
 
     def _read(self, n: int, deadline: float) -> bytes:
@@ -331,27 +479,90 @@ class Sandbox:
         return header, arrays
 
 
-def check_sandbox(layout: Layout, limits: Limits) -> None:
-    """Start one sandbox and talk to it; refuse to grade if that does not work."""
+@dataclass(frozen=True)
+class Protections:
+    """Which protections hold on this machine, for this user (printed once per run)."""
+
+    as_root: bool
+    cgroups: SlotCgroups
+    plan: MemoryPlan
+    seccomp: bool
+    limits: Limits
+
+    def describe(self) -> list[str]:
+        bounds, limits = self.cgroups.bounds, self.limits
+        how = "as root" if self.as_root else "in an unprivileged user namespace (not root)"
+        lines = [
+            f"isolation: bubblewrap {how}: no network, no /proc, only Python and numpy "
+            "(read-only), a private /tmp, its own pid/IPC/UTS namespaces; no process outlives "
+            "its sandbox",
+            "uid: one per slot (61000 + slot)"
+            if self.as_root
+            else "uid: the grader's own (no uid switch without root)",
+            f"memory: {self.plan.describe(limits)}",
+            f"processes: {limits.processes} per sandbox (pids cgroup)"
+            if "pids" in bounds
+            else f"processes: {self.plan.processes} per sandbox (RLIMIT_NPROC)",
+            "CPU: one core per slot (cpu cgroup)"
+            if "cpu" in bounds
+            else "CPU: not capped per slot (no writable cpu cgroup); the time limits still hold",
+        ]
+        if self.seccomp:
+            refused = len(seccomp.REFUSED_SYSCALLS)
+            lines.append(
+                f"system calls: a seccomp filter refuses {refused} (keyrings, namespaces, "
+                "mounts, ptrace, bpf, io_uring, ...)"
+            )
+        else:
+            lines.append(
+                "system calls: no seccomp filter (no syscall table for this machine), so "
+                "kernel keyrings are shared between sandboxes of one uid"
+            )
+        return lines
+
+
+USER_NAMESPACE_HINT = (
+    "as an ordinary user the sandbox needs unprivileged user namespaces: enable them "
+    "(Debian: sysctl kernel.unprivileged_userns_clone=1; any distribution: "
+    "user.max_user_namespaces > 0; Ubuntu 23.10 and later: sysctl "
+    "kernel.apparmor_restrict_unprivileged_userns=0 or an AppArmor profile for bwrap), or "
+    "grade as root"
+)
+
+
+def _bwrap_said(log) -> str:
+    log.seek(0)
+    text = log.read(2000).decode(errors="replace").strip()
+    return f" (bwrap: {text.splitlines()[-1].removeprefix('bwrap: ')})" if text else ""
+
+
+def check_sandbox(layout: Layout, limits: Limits) -> Protections:
+    """Start one sandbox and talk to it; refuse to grade if that does not work. Returns
+    which protections hold."""
     executable = bwrap_executable()
     if not (os.path.isfile(executable) and os.access(executable, os.X_OK)):
         raise SandboxUnavailable(
             f"bubblewrap not found at {executable} (apt-get install bubblewrap)"
         )
-    try:
-        with lease_slot() as slot, Sandbox(layout, slot, limits) as box:
-            header, _ = box.receive(time.monotonic() + 30)
-            if header.get("event") != "ready":
-                raise SandboxUnavailable(f"unexpected first message {header!r}")
-            probe = (
-                "import importlib.util as u\nassert u.find_spec('torch') is None, 'torch visible'"
-            )
-            box.send({"op": "run_cells", "cells": [{"index": 0, "source": probe}]})
-            events = [box.receive(time.monotonic() + 30)[0] for _ in range(3)]
-            if events[1].get("error"):
-                raise SandboxUnavailable(f"sandbox self-check failed: {events[1]['error']}")
-    except (SandboxGone, SandboxTimeout, OSError, NoFreeSlot) as exc:
-        raise SandboxUnavailable(
-            f"cannot start the bubblewrap sandbox with {executable}: {exc}; refusing to grade "
-            "without it"
-        ) from exc
+    as_root = os.geteuid() == 0
+    with tempfile.TemporaryFile() as log:
+        try:
+            with lease_slot() as slot, Sandbox(layout, slot, limits, stderr=log) as box:
+                header, _ = box.receive(time.monotonic() + 30)
+                if header.get("event") != "ready":
+                    raise SandboxUnavailable(f"unexpected first message {header!r}")
+                probe = "import importlib.util as u\nassert u.find_spec('torch') is None"
+                box.send({"op": "run_cells", "cells": [{"index": 0, "source": probe}]})
+                events = [box.receive(time.monotonic() + 30)[0] for _ in range(3)]
+                if events[1].get("error"):
+                    raise SandboxUnavailable(f"sandbox self-check failed: {events[1]['error']}")
+                protections = Protections(
+                    as_root, box.cgroups, box.plan, seccomp_program() is not None, limits
+                )
+        except (SandboxGone, SandboxTimeout, OSError, NoFreeSlot) as exc:
+            hint = "" if as_root else f"; {USER_NAMESPACE_HINT}"
+            raise SandboxUnavailable(
+                f"cannot start the bubblewrap sandbox with {executable}: {exc}"
+                f"{_bwrap_said(log)}{hint}; refusing to grade without it"
+            ) from exc
+    return protections

@@ -1,5 +1,6 @@
-"""Every sandbox runs in its slot's one-core CPU cgroup, so a spinning submission cannot
-starve the student graded beside it (a per-cell wall-clock limit is only fair then)."""
+"""Every sandbox runs in its slot's cgroups: one core (a spinning submission cannot starve the
+student graded beside it), and one memory budget and process cap for all the submission's
+processes together (per-process limits let nine processes hold nine times the limit)."""
 
 from __future__ import annotations
 
@@ -8,32 +9,46 @@ from pathlib import Path
 
 import pytest
 
-from autograder.cpu_share import slot_cgroup
-from autograder.sandbox import Limits, Sandbox, discover_layout
+from autograder.sandbox import (
+    SANDBOX_OWN_PROCESSES,
+    Limits,
+    Sandbox,
+    cgroups_for,
+    discover_layout,
+)
 from autograder.slots import lease_slot
 
 pytestmark = pytest.mark.slow
 
+# controller: (the files that hold its bound, v2 first, then v1), and the value expected
+# for Limits(memory_mb=768, processes=40).
+BOUNDS = {
+    "cpu": (("cpu.max", "cpu.cfs_quota_us"), "100000"),
+    "memory": (("memory.max", "memory.limit_in_bytes"), str(768 << 20)),
+    "pids": (("pids.max",), str(40 + SANDBOX_OWN_PROCESSES)),
+}
 
-def test_a_sandbox_and_everything_in_it_is_in_its_slots_one_core_cgroup():
+
+def _bound(group: Path, names: tuple[str, ...]) -> str:
+    return next((group / n).read_text().split()[0] for n in names if (group / n).exists())
+
+
+def test_a_sandbox_and_everything_in_it_is_in_its_slots_cgroups():
+    limits = Limits(memory_mb=768, processes=40)
     with lease_slot() as slot:
-        check_slot_cgroup(slot)
-
-
-def check_slot_cgroup(slot: int) -> None:
-    procs = slot_cgroup(slot)
-    if procs is None:
-        pytest.skip("no writable CPU cgroup on this machine (not root, or no cpu controller)")
-    v2 = (procs.parent / "cpu.max").exists()
-    quota = procs.parent / ("cpu.max" if v2 else "cpu.cfs_quota_us")
-    assert quota.read_text().split()[0] == "100000", "the slot is not capped at one core"
-    with Sandbox(discover_layout(), slot, Limits.from_env()) as sandbox:
-        ready, _ = sandbox.receive(time.monotonic() + 30)  # the runner inside is up
-        assert ready.get("event") == "ready"
-        members = {int(pid) for pid in procs.read_text().split()}
-        assert sandbox.process.pid in members
-        children = Path(f"/proc/{sandbox.process.pid}/task/{sandbox.process.pid}/children")
-        started = [int(child) for child in children.read_text().split()]
-        assert started, "bwrap has started no process: nothing was checked"
-        for child in started:
-            assert child in members, "a process the sandbox started left its cgroup"
+        cgroups = cgroups_for(slot, limits)
+        if not cgroups.bounds:
+            pytest.skip("no writable cgroup on this machine (not root, or no controllers)")
+        for controller in cgroups.bounds:
+            names, expected = BOUNDS[controller]
+            assert _bound(cgroups.group(controller), names) == expected, controller
+        with Sandbox(discover_layout(), slot, limits) as sandbox:
+            ready, _ = sandbox.receive(time.monotonic() + 30)  # the runner inside is up
+            assert ready.get("event") == "ready"
+            assert sandbox.plan.by_cgroup == ("memory" in cgroups.bounds)
+            children = Path(f"/proc/{sandbox.process.pid}/task/{sandbox.process.pid}/children")
+            started = [int(child) for child in children.read_text().split()]
+            assert started, "bwrap has started no process: nothing was checked"
+            for group in cgroups.groups:
+                members = {int(pid) for pid in (group / "cgroup.procs").read_text().split()}
+                assert {sandbox.process.pid, *started} <= members, f"a process left {group}"
