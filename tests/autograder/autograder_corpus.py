@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import copy
 import json
+import platform
+import socket
+import sys
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,7 +19,9 @@ from pathlib import Path
 
 import nbformat
 
+import autograder
 from autograder.mutants import EXPECTED_SCORES, make_submission
+from autograder.seccomp import ARCHITECTURES, CLONE, REFUSED_SYSCALLS
 
 NOTEBOOK = "transposed_conv"
 FULL = EXPECTED_SCORES[None]
@@ -300,10 +305,12 @@ def build_folder_kinds(course: Path) -> list[Kind]:
     ]
 
 
-def build_kinds(course: Path, submissions: Path, listener_port: int) -> list[Kind]:
+def build_kinds(
+    course: Path, submissions: Path, listener_port: int, home: Path | None = None
+) -> list[Kind]:
     """``course`` is the instructor's folder (solutions, gradebook, config) the sandbox must not
     see; ``submissions`` the folder the students' folders go in; ``listener_port`` a local TCP
-    port the test watches for connections."""
+    port the test watches for connections; ``home`` the grading user's home folder."""
     own_folder = submissions / "write_outside"
     secrets = [
         course / "solutions" / NOTEBOOK / f"{NOTEBOOK}.ipynb",
@@ -582,4 +589,232 @@ def build_kinds(course: Path, submissions: Path, listener_port: int) -> list[Kin
         Kind("@SUM", "graded", FULL, "all tests passed", lambda s: _nb(s), csv_id="'@SUM"),
         Kind("+1 555 0100", "graded", FULL, "", lambda s: _nb(s), csv_id="'+1 555 0100"),
         Kind("=HYPERLINK", "error", 0, "unsafe student id", lambda s: _nb(s), csv_id="'=HYPERLINK"),
+    ] + sandbox_kinds(course, submissions, home or Path.home())
+
+
+# --- The sandbox's own classes: kernel objects shared by uid, host paths, the instructor's
+# home, IPython's transformer run on a huge cell (and memory held across processes, graded
+# apart with a roomier cell limit). Each kind's cell ends by raising a message that says what
+# it found, so the grade row shows it.
+
+HOME_SECRET = ".autograder-secret"  # the test writes it into the grading user's home
+
+
+def _syscall_numbers(*names: str) -> dict[str, int]:
+    column = ARCHITECTURES[platform.machine()][0]
+    return {name: REFUSED_SYSCALLS[name][column] for name in names}
+
+
+def _answer_sources(source: Path) -> str:
+    """The correct answers' code cells, as one string (what a keyring channel would carry)."""
+    nb = _nb(source)
+    return "\n\n".join(
+        c.source for c in nb.cells if (c.metadata.get("nbgrader") or {}).get("solution")
+    )
+
+
+def _release(course: Path) -> Callable[[Path], object]:
+    """The release notebook as handed out (no answers), plus ``code`` in a last cell."""
+
+    def with_cell(code: str):
+        def build(source: Path):
+            nb = nbformat.read(course / "exercises" / NOTEBOOK / f"{NOTEBOOK}.ipynb", 4)
+            nb.cells.append(nbformat.v4.new_code_cell(code))
+            return nb
+
+        return build
+
+    return with_cell
+
+
+SYSCALL_PRELUDE = (
+    "import ctypes, os\n"
+    "_libc = ctypes.CDLL(None, use_errno=True)\n"
+    "def _call(number, *args):\n"
+    "    result = _libc.syscall(number, *args)\n"
+    "    return result, (ctypes.get_errno() if result == -1 else 0)\n"
+)
+
+
+def _keyring_writer(source: Path) -> str:
+    nr = _syscall_numbers("add_key")
+    payload = _answer_sources(source).encode()
+    return SYSCALL_PRELUDE + (
+        f"_key, _errno = _call({nr['add_key']}, b'user', b'autograder-answers', "
+        f"{payload!r}, {len(payload)}, -4)  # KEY_SPEC_USER_KEYRING\n"
+        "if _errno:\n"
+        "    raise OSError(_errno, 'add_key: ' + os.strerror(_errno))\n"
+        "raise RuntimeError('keyring open: the answers wait for the next submission')\n"
+    )
+
+
+def _keyring_reader() -> str:
+    nr = _syscall_numbers("request_key", "keyctl")
+    return SYSCALL_PRELUDE + (
+        f"_key, _errno = _call({nr['request_key']}, b'user', b'autograder-answers', None, 0)\n"
+        "if _errno:\n"
+        "    raise OSError(_errno, 'request_key: ' + os.strerror(_errno))\n"
+        "_buffer = ctypes.create_string_buffer(1 << 16)\n"
+        f"_size, _ = _call({nr['keyctl']}, 11, _key, _buffer, len(_buffer))  # KEYCTL_READ\n"
+        "exec(_buffer.raw[:_size].decode())\n"
+    )
+
+
+def _kernel_objects() -> str:
+    """Calls that reach kernel objects a namespace does not isolate, or that would let the
+    submission build namespaces of its own; each must be refused with EPERM."""
+    nr = _syscall_numbers(
+        "add_key", "keyctl", "request_key", "unshare", "io_uring_setup", "userfaultfd",
+        "perf_event_open", "ptrace", "memfd_create", "shmget", "bpf", "process_vm_readv",
+    )
+    clone = CLONE[ARCHITECTURES[platform.machine()][0]]
+    calls = {
+        "add_key": (nr["add_key"], b"user", b"probe", b"x", 1, -4),
+        "keyctl": (nr["keyctl"], 0, -4, 0),  # KEYCTL_GET_KEYRING_ID of the user keyring
+        "request_key": (nr["request_key"], b"user", b"probe", None, 0),
+        "unshare": (nr["unshare"], 0x10000000),  # CLONE_NEWUSER
+        "clone": (clone, 0x10000000 | 17, 0, 0, 0, 0),  # CLONE_NEWUSER | SIGCHLD
+        "io_uring_setup": (nr["io_uring_setup"], 1, None),
+        "userfaultfd": (nr["userfaultfd"], 1),  # UFFD_USER_MODE_ONLY
+        "perf_event_open": (nr["perf_event_open"], None, 0, -1, -1, 0),
+        "ptrace": (nr["ptrace"], 0, 0, 0, 0),  # PTRACE_TRACEME
+        "memfd_create": (nr["memfd_create"], b"probe", 0),
+        "shmget": (nr["shmget"], 0, 4096, 0o1600),  # IPC_PRIVATE, IPC_CREAT | 0600
+        "bpf": (nr["bpf"], 0, None, 0),
+        "process_vm_readv": (nr["process_vm_readv"], 1, None, 0, None, 0, 0),
+    }
+    return SYSCALL_PRELUDE + (
+        f"_allowed = []\nfor _name, (_number, *_args) in {calls!r}.items():\n"
+        "    _result, _errno = _call(_number, *_args)\n"
+        "    if _result == 0 and _name == 'clone':\n"
+        "        os._exit(0)  # the child of a clone that should have been refused\n"
+        "    if _errno != 1:  # EPERM\n"
+        "        _allowed.append(_name)\n"
+        "raise RuntimeError(f'kernel objects allowed: {\", \".join(_allowed) or \"none\"}')\n"
+    )
+
+
+def memory_across_processes(budget_mb: int, children: int = 5, chunk_mb: int = 144) -> str:
+    """A cell that holds memory in forked children, in /dev/shm files and in memfds at once,
+    then counts what is still held: with per-process limits alone, N processes hold N times
+    the limit. Its cost is the memory it touches (huge pages keep the CPU time down), so it is
+    graded with a roomier cell limit than the corpus's (test_autograder_memory_budget)."""
+    return (
+        "import mmap, os, signal, numpy as np\n"
+        f"BUDGET, CHUNK = {budget_mb} << 20, {chunk_mb} << 20\n"
+        "def _hold():\n"
+        "    region = mmap.mmap(-1, CHUNK)\n"
+        "    region.madvise(mmap.MADV_HUGEPAGE)\n"
+        "    np.frombuffer(region, dtype=np.uint8)[:] = 1\n"
+        "    return region\n"
+        "_children = []\n"
+        f"for _ in range({children}):\n"
+        "    _r, _w = os.pipe()\n"
+        "    try:\n        _pid = os.fork()\n"
+        "    except OSError:\n        break  # the process cap\n"
+        "    if _pid == 0:\n"
+        "        try:\n            _region = _hold()\n            os.write(_w, b'1')\n"
+        "        except BaseException:\n            os.write(_w, b'0')\n"
+        "        signal.pause()\n        os._exit(0)\n"
+        "    os.close(_w)\n    _children.append((_pid, _r))\n"
+        "# EOF: the child was killed (by the OOM killer) before it held its chunk\n"
+        "_holding = [pid for pid, r in _children if os.read(r, 1) == b'1']\n"
+        "_files = 0\n"
+        "try:\n"
+        "    for _i in range(BUDGET // (16 << 20) + 1):\n"
+        "        with open(f'/dev/shm/hoard{_i}', 'wb') as _f:\n"
+        "            for _ in range(16):\n                _f.write(bytes(1 << 20))\n"
+        "                _files += 1 << 20\n"
+        "        _fd = os.memfd_create('hoard')\n"
+        "        for _ in range(16):\n            os.write(_fd, bytes(1 << 20))\n"
+        "            _files += 1 << 20\n"
+        "except OSError:\n    pass\n"
+        "_alive = [pid for pid in _holding if os.waitpid(pid, os.WNOHANG) == (0, 0)]\n"
+        "_held = len(_alive) * CHUNK + _files\n"
+        "for _pid in _alive:\n    os.kill(_pid, signal.SIGKILL)\n"
+        "_verdict = 'over' if _held > BUDGET else 'within'\n"
+        "raise RuntimeError(f'held {_held >> 20} MB at once, {_verdict} the budget '\n"
+        "                   f'({len(_children)} children forked, {len(_holding)} held memory)')\n"
+    )
+
+
+def _host_paths(secrets: dict[str, str]) -> str:
+    """Everything the sandbox shows of itself, searched for the host's paths and name."""
+    return (
+        "import os, sys, traceback, numpy as np\n"
+        "_seen = [sys.executable, sys.prefix, sys.base_prefix, os.getcwd(), *sys.path]\n"
+        "_seen += list(os.environ.values())\n"
+        "_seen += [str(getattr(m, '__file__', '')) for m in list(sys.modules.values())]\n"
+        "try:\n    np.zeros(-1)\nexcept ValueError:\n    _seen.append(traceback.format_exc())\n"
+        "for _path in ['/proc/1/cmdline', '/proc/1/environ', '/proc/self/maps',\n"
+        "              '/proc/self/mountinfo', '/etc/passwd', '/etc/hostname']:\n"
+        "    try:\n        _seen.append(open(_path, 'rb').read().decode(errors='replace'))\n"
+        "    except OSError:\n        pass\n"
+        f"_secrets = {secrets!r}\n"
+        "_found = [name for name, path in _secrets.items() if any(path in t for t in _seen)]\n"
+        f"if os.uname().nodename == {socket.gethostname()!r}:\n    _found.append('host name')\n"
+        "raise RuntimeError(f'host paths seen: {\", \".join(_found) or \"none\"}')\n"
+    )
+
+
+def _magic_flood(magics: int = 100, lines: int = 10_000) -> str:
+    """IPython's transformer costs about magics x lines: over 10 s of CPU for this cell, which
+    stays small enough for the memory of a sandbox without a memory cgroup."""
+    step = lines // magics
+    return "".join("!ls\n" if i % step == 0 else f"x{i} = {i}\n" for i in range(lines))
+
+
+def host_secrets(course: Path, submissions: Path, home: Path) -> dict[str, str]:
+    """Host folders whose paths the sandbox must never show (the system's own are fine)."""
+    candidates = {
+        "the repository": Path(autograder.__file__).resolve().parents[1],
+        "the judge's environment": Path(sys.prefix),
+        "the judge's Python": Path(sys.base_prefix),
+        "the course": course,
+        "the submissions": submissions,
+        "the grader's home": home,
+    }
+    ordinary = {Path(p) for p in ("/", "/usr", "/usr/local", "/tmp", "/root")}
+    return {name: str(path) for name, path in candidates.items() if path not in ordinary}
+
+
+def sandbox_kinds(course: Path, submissions: Path, home: Path) -> list[Kind]:
+    release = _release(course)
+    return [
+        Kind(
+            "keyring_writer",
+            "graded",
+            FULL,
+            "add_key: Operation not permitted",
+            lambda source: _with_cell(_keyring_writer(source))(source),
+        ),
+        Kind(
+            "keyring_reader",
+            "graded",
+            0,
+            "request_key: Operation not permitted",
+            release(_keyring_reader()),
+        ),
+        Kind(
+            "kernel_objects", "graded", FULL, "kernel objects allowed: none",
+            _with_cell(_kernel_objects()),
+        ),
+        Kind(
+            "host_paths",
+            "graded",
+            FULL,
+            "host paths seen: none",
+            _with_cell(_host_paths(host_secrets(course, submissions, home))),
+        ),
+        Kind(
+            "read_home",
+            "graded",
+            FULL,
+            "No such file or directory",
+            _with_cell(f"open({str(home / HOME_SECRET)!r}).read()"),
+        ),
+        Kind(
+            "magic_flood", "partial_timeout", FULL, "timed out after",
+            _with_cell(_magic_flood()),
+        ),
     ]

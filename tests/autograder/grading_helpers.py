@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+import unicodedata
 import urllib.error
 import urllib.request
 import zipfile
@@ -24,7 +25,13 @@ REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 ASSIGNMENT = "transposed_conv"
 # Short limits keep the corpus quick; each adversarial cell still has a clear margin to them.
-LIMITS = {"AUTOGRADER_CELL_TIMEOUT": "4", "AUTOGRADER_SUBMISSION_TIMEOUT": "16"}
+# The memory budget is small so that exceeding it (memory_bomb) is quick; a correct
+# submission needs about 150 MB.
+LIMITS = {
+    "AUTOGRADER_CELL_TIMEOUT": "4",
+    "AUTOGRADER_SUBMISSION_TIMEOUT": "16",
+    "AUTOGRADER_MEMORY_MB": "640",
+}
 
 
 def source_notebook(course: Path) -> Path:
@@ -193,3 +200,37 @@ def get_page(url: str, seconds: float = 90) -> str:
             if time.monotonic() > end:
                 raise
             time.sleep(0.5)
+def write_corpus(course: Path, kinds, folder: Path, archive: Path) -> Path:
+    """Each kind's student folder under ``folder``, zipped into ``archive`` with the raw
+    members, symlinks and damaged data no honest folder could contain."""
+    raw, links = {}, {}
+    for kind in kinds:
+        if kind.notebook is not None:
+            write_student(folder, kind.student_id, kind.notebook(source_notebook(course)))
+        raw.update(kind.zip_members)
+        if kind.symlink_to:
+            links[f"{kind.student_id}/{ASSIGNMENT}.ipynb"] = kind.symlink_to
+    zip_folder(folder, archive, raw, links)
+    for kind in kinds:
+        if kind.damaged_member:
+            damage_member(archive, kind.damaged_member)
+    return archive
+
+
+def explanation(out: Path, student_id: str, row: dict) -> str:
+    """The CSV message plus, for safe ids, every per-cell message and cell error."""
+    path = out / "results" / f"{unicodedata.normalize('NFC', student_id)}.json"
+    if row["status"] == "error" or not path.exists():
+        return row["message"]
+    notebooks = json.loads(path.read_text("utf-8"))["notebooks"]
+    return row["message"] + json.dumps(notebooks, ensure_ascii=False)
+
+
+def check_kind(kinds, out: Path, student_id: str) -> None:
+    """The kind's grade row in ``out`` has its status, score and message."""
+    kind = next(k for k in kinds if k.student_id == student_id)
+    row = read_grades(out)[kind.row_id]
+    assert (row["status"], float(row["score"])) == (kind.status, kind.score), (kind.student_id, row)
+    assert float(row["max_score"]) == 19.0
+    assert row["assignment"] == ASSIGNMENT
+    assert kind.message in explanation(out, kind.student_id, row), row
