@@ -1,10 +1,11 @@
 """Sandbox slots that no two sandboxes on one machine hold at the same time.
 
 A slot fixes what a sandbox shares with nothing else: its uid (``FIRST_SANDBOX_UID + slot``,
-when the grader runs as root) and its one-core CPU cgroup. Two grading runs on one machine (two
-instructors, a rerun beside a running batch, two Dask workers) must never share either: a
-shared uid would put one run's processes under the other's process-count limit and make its
-teardown wait for them, and a shared cgroup would halve both runs' CPU.
+when the grader runs as root) and its cgroups (one core, the memory budget, the process cap).
+Two grading runs on one machine (two instructors, a rerun beside a running batch, two Dask
+workers) must never share either: a shared uid would put one run's processes under the
+other's process-count limit and make its teardown wait for them, and a shared cgroup would
+halve both runs' CPU and memory.
 
 A slot is held by an exclusive ``flock`` on a file of its own in a machine-wide folder. The
 kernel drops the lock when its holder dies, however it dies, so a killed run never leaks a slot

@@ -234,3 +234,23 @@ def check_kind(kinds, out: Path, student_id: str) -> None:
     assert float(row["max_score"]) == 19.0
     assert row["assignment"] == ASSIGNMENT
     assert kind.message in explanation(out, kind.student_id, row), row
+
+
+class Listener:
+    """A local TCP port no submission may reach; ``reached()`` says whether one did."""
+
+    def __init__(self) -> None:
+        self.socket = socket.socket()
+        self.socket.bind(("127.0.0.1", 0))
+        self.socket.listen()
+        self.socket.setblocking(False)
+        self.port = self.socket.getsockname()[1]
+
+    def reached(self) -> bool:
+        try:
+            self.socket.accept()
+            return True
+        except BlockingIOError:
+            return False
+        finally:
+            self.socket.close()

@@ -4,7 +4,6 @@ command: each gets its status and score, the batch finishes, nobody else is affe
 from __future__ import annotations
 
 import json
-import socket
 import unicodedata
 import zipfile
 from datetime import datetime
@@ -15,6 +14,7 @@ from autograder_corpus import COLLECTED_AT, HOME_SECRET, build_folder_kinds, bui
 from grading_helpers import (
     ASSIGNMENT,
     FORMGRADER_TOKEN,
+    Listener,
     check_kind,
     formgrader,
     get_page,
@@ -57,33 +57,24 @@ def _sandbox_processes() -> list[str]:
 @pytest.fixture(scope="module")
 def graded_corpus(course: Path, tmp_path_factory):
     work = tmp_path_factory.mktemp("corpus")
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen()
-    listener.setblocking(False)
+    listener = Listener()
     home = work / "home"  # the grader's home, with something a submission must not read
     home.mkdir()
     (home / HOME_SECRET).write_text("the instructor's notes")
-    kinds = build_kinds(course, work / "submissions", listener.getsockname()[1], home)
+    kinds = build_kinds(course, work / "submissions", listener.port, home)
     archive = write_corpus(course, kinds, work / "submissions", work / "class.zip")
     out = work / "out"
     scratch = work / "tmp"
     scratch.mkdir()
     env = grader_env(TMPDIR=str(scratch), HOME=str(home))
     result = grade(course, archive, out, "--workers", "2", env=env)
-    try:
-        listener.accept()
-        connected = True
-    except BlockingIOError:
-        connected = False
-    listener.close()
     return {
         "kinds": kinds,
         "out": out,
         "work": work,
         "archive": archive,
         "run": result,
-        "connected": connected,
+        "connected": listener.reached(),
         "leftovers": _sandbox_processes(),
     }
 

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
 from autograder_corpus import HOME_SECRET, build_kinds
-from grading_helpers import ASSIGNMENT, check_kind, write_corpus
+from grading_helpers import ASSIGNMENT, Listener, check_kind, write_corpus
 from ordinary_user import SYSTEM_PYTHON, members, tracking_cgroup, workspace
 
 pytestmark = pytest.mark.slow
@@ -59,13 +58,8 @@ def user_corpus(user_course: Path, space):
     """The corpus, graded by the ordinary user from a course folder it owns."""
     course_copy = user_course
     (space.home / HOME_SECRET).write_text("the instructor's notes")
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen()
-    listener.setblocking(False)
-    kinds = build_kinds(
-        course_copy, space.work / "submissions", listener.getsockname()[1], space.home
-    )
+    listener = Listener()
+    kinds = build_kinds(course_copy, space.work / "submissions", listener.port, space.home)
     archive = write_corpus(course_copy, kinds, space.work / "submissions", space.work / "class.zip")
     space.own(space.home, space.work / "submissions", archive)
     out = space.work / "out"
@@ -75,14 +69,8 @@ def user_corpus(user_course: Path, space):
             cwd=course_copy, env=space.env(), capture_output=True, text=True,
         )
         leftovers = _wait_until_empty(tracking) if tracking else None
-    try:
-        listener.accept()
-        connected = True
-    except BlockingIOError:
-        connected = False
-    listener.close()
     return {"kinds": kinds, "out": out, "run": run, "course": course_copy,
-            "connected": connected, "leftovers": leftovers}
+            "connected": listener.reached(), "leftovers": leftovers}
 
 
 def test_the_command_says_which_protections_hold_without_root(user_corpus):
@@ -106,11 +94,11 @@ def test_each_kind_gets_the_same_grade_as_root(user_corpus, student_id):
 
 def test_nothing_escaped_or_outlived_its_sandbox(user_corpus, space):
     assert not user_corpus["connected"], "a submission reached a local TCP port"
+    assert not (user_corpus["course"] / "pwned.txt").exists()
+    assert not (space.work / "submissions" / "write_outside" / "pwned.txt").exists()
     if user_corpus["leftovers"] is None:
         pytest.skip("no cgroup to track the command's processes in")
     assert user_corpus["leftovers"] == [], "processes outlived the grading command"
-    assert not (user_corpus["course"] / "pwned.txt").exists()
-    assert not (space.work / "submissions" / "write_outside" / "pwned.txt").exists()
 
 
 def test_refuses_to_grade_where_user_namespaces_are_refused(space, user_course):

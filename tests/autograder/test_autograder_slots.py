@@ -1,4 +1,4 @@
-"""Two grading runs on one machine never hold the same sandbox slot (uid and CPU cgroup), and
+"""Two grading runs on one machine never hold the same sandbox slot (uid and cgroups), and
 a run that dies, however it dies, gives its slots back."""
 
 from __future__ import annotations
