@@ -71,34 +71,30 @@ class SlotCgroups:
         return found
 
 
-def _write(path: Path, value: str) -> None:
-    path.write_text(value)
-
-
 def _set_v2(group: Path, controller: str, memory_bytes: int, processes: int) -> None:
     if controller == "cpu":
-        _write(group / "cpu.max", f"{PERIOD_US} {PERIOD_US}")
+        (group / "cpu.max").write_text(f"{PERIOD_US} {PERIOD_US}")
     elif controller == "memory":
-        _write(group / "memory.max", str(memory_bytes))
+        (group / "memory.max").write_text(str(memory_bytes))
         if (group / "memory.swap.max").exists():
-            _write(group / "memory.swap.max", "0")
+            (group / "memory.swap.max").write_text("0")
     else:
-        _write(group / "pids.max", str(processes))
+        (group / "pids.max").write_text(str(processes))
 
 
 def _set_v1(group: Path, controller: str, memory_bytes: int, processes: int) -> None:
     if controller == "cpu":
-        _write(group / "cpu.cfs_period_us", str(PERIOD_US))
-        _write(group / "cpu.cfs_quota_us", str(PERIOD_US))
+        (group / "cpu.cfs_period_us").write_text(str(PERIOD_US))
+        (group / "cpu.cfs_quota_us").write_text(str(PERIOD_US))
     elif controller == "memory":
         swap = group / "memory.memsw.limit_in_bytes"
         if swap.exists():  # memory+swap may never be below memory: lift it, then set both
-            _write(swap, "-1")
-        _write(group / "memory.limit_in_bytes", str(memory_bytes))
+            swap.write_text("-1")
+        (group / "memory.limit_in_bytes").write_text(str(memory_bytes))
         if swap.exists():
-            _write(swap, str(memory_bytes))
+            swap.write_text(str(memory_bytes))
     else:
-        _write(group / "pids.max", str(processes))
+        (group / "pids.max").write_text(str(processes))
 
 
 def _v2(slot: int, memory_bytes: int, processes: int) -> SlotCgroups:
@@ -109,8 +105,8 @@ def _v2(slot: int, memory_bytes: int, processes: int) -> SlotCgroups:
     for controller in (c for c in CONTROLLERS if c in available):
         try:
             parent.mkdir(exist_ok=True)
-            _write(ROOT / "cgroup.subtree_control", f"+{controller}")
-            _write(parent / "cgroup.subtree_control", f"+{controller}")
+            (ROOT / "cgroup.subtree_control").write_text(f"+{controller}")
+            (parent / "cgroup.subtree_control").write_text(f"+{controller}")
             group.mkdir(exist_ok=True)
             _set_v2(group, controller, memory_bytes, processes)
             bounds.add(controller)

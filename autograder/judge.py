@@ -22,6 +22,7 @@ MAX_LISTED_INCIDENTS = 5
 # Cell errors are listed in the results and the feedback page: thousands of raising cells must
 # not make either megabytes long.
 MAX_LISTED_CELL_ERRORS = 20
+FIRST_WORDS = re.compile(r"\S[^\n]{0,40}")  # a cell's label: its first 40 characters or so
 
 
 @dataclass
@@ -97,9 +98,6 @@ class Run:
 
     def expired(self) -> bool:
         return time.monotonic() >= self.deadline
-
-
-FIRST_WORDS = re.compile(r"\S[^\n]{0,40}")
 
 
 def _cell_label(cell: dict) -> str:

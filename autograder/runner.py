@@ -13,6 +13,7 @@ the cell's time limit, rather than in the judge.
 from __future__ import annotations
 
 import ast
+import functools
 import importlib.util
 import io
 import json
@@ -85,11 +86,13 @@ def _load(name: str, filename: str) -> types.ModuleType:
     return module
 
 
+@functools.cache
 def ipython_transformer():
     """IPython's TransformerManager, loaded from its two standard-library-only files, so a cell
     means here what it means in Jupyter. The package names it imports exist only while it
     loads: ``import IPython`` still fails for the student, as IPython is not installed here."""
     names = ("IPython", "IPython.utils", "IPython.utils.tokenutil")
+    saved = {name: sys.modules.get(name) for name in names}
     package, utils = types.ModuleType(names[0]), types.ModuleType(names[1])
     package.__path__, utils.__path__ = [], []
     try:
@@ -97,22 +100,32 @@ def ipython_transformer():
         utils.tokenutil = sys.modules[names[2]] = _load(names[2], "tokenutil.py")
         transformer = _load("_ipython_inputtransformer2", "inputtransformer2.py")
     finally:
-        for name in names:
-            sys.modules.pop(name, None)
+        for name, module in saved.items():
+            if module is None:
+                sys.modules.pop(name, None)
+            else:
+                sys.modules[name] = module
     return transformer.TransformerManager()
-
-
-TRANSFORMER = ipython_transformer()
 
 
 def python_source(source: str) -> str:
     """IPython syntax (magics, ``!cmd``) turned into calls this runner ignores, deliberately."""
     try:
-        return TRANSFORMER.transform_cell(source)
+        return ipython_transformer().transform_cell(source)
     except (MemoryError, RecursionError):
         raise  # the cell's own error: too big for the sandbox's limits
-    except Exception:  # not IPython syntax either: exec reports the SyntaxError
+    except Exception:  # not IPython syntax either: compiling reports the SyntaxError
         return source
+
+
+def as_python(source: str, parse):
+    """``parse(source)``, or, for a cell that is not plain Python, ``parse`` of its IPython
+    transform. IPython leaves plain Python as it is, so only cells with IPython syntax need the
+    transformer, and a sandbox whose cells have none never loads it."""
+    try:
+        return parse(source)
+    except SyntaxError:
+        return parse(python_source(source))
 
 
 def send(header: dict, arrays=()) -> None:
@@ -154,7 +167,7 @@ def run_statements(source: str, name: str, namespace: dict) -> list[str]:
     """Run a read-only instructor cell statement by statement: `import torch` may fail here by
     design, and that must not stop the cell's other lines (e.g. `import numpy as np`)."""
     errors = []
-    for node in ast.parse(source, name).body:
+    for node in as_python(source, lambda text: ast.parse(text, name)).body:
         try:
             exec(compile(ast.Module([node], []), name, "exec"), namespace)
         except BaseException as exc:
@@ -167,12 +180,11 @@ def run_cell(cell: dict, namespace: dict) -> dict:
     captured = CappedOutput()
     sys.stdout = sys.stderr = captured
     try:
-        source = python_source(cell["source"])
         if cell.get("statementwise"):
-            errors = run_statements(source, name, namespace)
+            errors = run_statements(cell["source"], name, namespace)
             error = "; ".join(errors) or None
         else:
-            exec(compile(source, name, "exec"), namespace)
+            exec(as_python(cell["source"], lambda text: compile(text, name, "exec")), namespace)
             error = None
     except BaseException as exc:
         error = describe_exception(exc)

@@ -41,6 +41,15 @@ def space():
     if not SYSTEM_PYTHON.exists() or not shutil.which("setpriv"):
         pytest.skip(f"needs {SYSTEM_PYTHON} and setpriv (Debian's python3.11, util-linux)")
     with workspace() as made:
+        check = subprocess.run(
+            made.command([str(made.python), "-c", "import autograder.batch, torch"]),
+            env=made.env(), capture_output=True, text=True,
+        )
+        if check.returncode != 0:
+            pytest.fail(
+                "the ordinary user cannot import the project's packages: clone the repository "
+                "where other users can read it (not under a 0700 home)\n" + check.stderr[-2000:]
+            )
         yield made
 
 
