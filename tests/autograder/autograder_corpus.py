@@ -764,6 +764,26 @@ def _magic_flood(magics: int = 100, lines: int = 10_000) -> str:
     return "".join("!ls\n" if i % step == 0 else f"x{i} = {i}\n" for i in range(lines))
 
 
+def _course_files() -> str:
+    """Every file the sandbox shows, searched for notebooks (solutions, the release, other
+    students': the runner receives cells, never a notebook file), the gradebook, the course's
+    config and the grader's home secret. The search must see enough files to mean something."""
+    return (
+        "import os\n"
+        "_wanted = ('.ipynb', 'gradebook.db', 'nbgrader_config.py', 'grades.csv',\n"
+        f"           {HOME_SECRET!r})\n"
+        "_searched, _found = 0, []\n"
+        "for _root, _dirs, _files in os.walk('/'):\n"
+        "    if _root == '/':\n"
+        "        _dirs[:] = [d for d in _dirs if d != 'dev']\n"
+        "    _searched += len(_files)\n"
+        "    _found += [os.path.join(_root, f) for f in _files if f.endswith(_wanted)]\n"
+        "if _searched < 500:\n"
+        "    raise RuntimeError(f'searched only {_searched} files')\n"
+        "raise RuntimeError(f'course files seen: {\", \".join(_found) or \"none\"}')\n"
+    )
+
+
 def host_secrets(course: Path, submissions: Path, home: Path) -> dict[str, str]:
     """Host folders whose paths the sandbox must never show (the system's own are fine)."""
     candidates = {
@@ -812,6 +832,10 @@ def sandbox_kinds(course: Path, submissions: Path, home: Path) -> list[Kind]:
             FULL,
             "No such file or directory",
             _with_cell(f"open({str(home / HOME_SECRET)!r}).read()"),
+        ),
+        Kind(
+            "course_files", "graded", FULL, "course files seen: none",
+            _with_cell(_course_files()),
         ),
         Kind(
             "magic_flood", "partial_timeout", FULL, "timed out after",
