@@ -13,7 +13,13 @@ import torch
 import torch.nn.functional as F
 from book_pages import chapter_html
 from glued import check_chapter_page, check_glue, glued, latex_product, symbolic_conv_matrix
-from torch_reference import conv1d_matrix, conv_transpose1d_length, conv_transpose1d_matrix, t
+from torch_reference import (
+    conv1d_length,
+    conv1d_matrix,
+    conv_transpose1d_length,
+    conv_transpose1d_matrix,
+    t,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -68,7 +74,15 @@ def lecture_numbers() -> dict[str, object]:
     via_conv = F.conv1d(t(numeric), t(kernel[::-1].copy()))
     torch.testing.assert_close(via_conv, F.conv_transpose1d(t(a_num), t(kernel), stride=S,
                                                              padding=P, output_padding=1))
+    W_numeric = conv1d_matrix(np.ones(K), 4, stride=S, padding=P)
+    # Column i: the kernel copy unit input i writes (no padding: nothing cropped).
+    stamps = conv_transpose1d_matrix(np.ones(K), W_numeric.shape[0], stride=S)
     return {
+        "ch4_lecture_m": conv1d_length(4, K, S, P),
+        "ch4_lecture_overlap": int(stamps.all(axis=1).sum()),
+        "ch4_W_shape": " × ".join(map(str, W_numeric.shape)),
+        "ch4_Wt_shape": " × ".join(map(str, W_numeric.T.shape)),
+        "ch4_lecture_n": conv_transpose1d_length(2, K, S, P, 1),
         "ch4_Wt_rows": ", ".join("(" + ", ".join(map(pretty, row)) + ")" for row in rows),
         "ch4_Wt_taps": ", ".join(str(sum(e != 0 for e in row)) for row in rows),
         "ch4_S_rows": conv_transpose1d_length(2, K, S, P, 1) + K - 1,
@@ -115,6 +129,7 @@ def zero_insertion_numbers() -> dict[str, object]:
         "ch4_q_out": n,
         "ch4_q_reads": ", ".join(map(str, reads)),
         "ch4_q_us": ", ".join(map(str, range(Wt.shape[0]))),
+        "ch4_q_last_u": Wt.shape[0] - 1,
         "ch4_all_products": Wt.shape[0] * 3,
         "ch4_zero_products": Wt.shape[0] * 3 - int(reads.sum()),
     }
