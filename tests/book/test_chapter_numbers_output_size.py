@@ -55,13 +55,15 @@ def stamps_math() -> dict[str, str]:
 def crop_numbers() -> dict[str, object]:
     doubling = {k: [o for o in range(2) if all(conv_transpose1d_length(m, k, 2, 1, o) == 2 * m
                                                for m in range(1, 8))] for k in (3, 4)}
+    q_m4 = conv_transpose1d_length(4, 4, stride=2, padding=1)  # question 1: is it 2m?
     past = F.conv_transpose1d(t([2.0, 3.0]), t([1.0, 2.0, -1.0]), stride=2,
                               output_padding=1)[0, 0].numpy()
     return {
         "ch5_full_length": conv_transpose1d_length(2, 3, stride=2),
         "ch5_len_p1": conv_transpose1d_length(2, 3, stride=2, padding=1),
         "ch5_len_p1_o1": conv_transpose1d_length(2, 3, stride=2, padding=1, output_padding=1),
-        "ch5_q_m4": conv_transpose1d_length(4, 4, stride=2, padding=1),
+        "ch5_q_m4": q_m4,
+        "ch5_q_m4_twice": "exactly" if q_m4 == 2 * 4 else "not",
         "ch5_q_o_k3": ", ".join(map(str, doubling[3])),
         "ch5_q_o_k4": ", ".join(map(str, doubling[4])),
         "ch5_q_past": text(past),
