@@ -46,18 +46,33 @@ def conv_length(n, k, stride, padding, dilation) -> int:
         return 0
 
 
+def transposed_length(m, k, stride, padding, output_padding, dilation) -> int | None:
+    try:
+        return F.conv_transpose1d(torch.zeros(1, 1, m), torch.zeros(1, 1, k), stride=stride,
+                                  padding=padding, output_padding=output_padding,
+                                  dilation=dilation).shape[-1]
+    except RuntimeError:  # output_padding too large, or nothing left after cropping
+        return None
+
+
+def merged_caption(m, k, stride, padding, dilation) -> str:
+    """The input lengths conv1d maps to m, and for each the output_padding that gives it back
+    (the remainder r the floor drops)."""
+    merged = [n for n in LENGTHS if conv_length(n, k, stride, padding, dilation) == m]
+    if not merged:
+        return f"No input length maps to m = {m}"
+    drops = [next(o for o in range(stride)
+                  if transposed_length(m, k, stride, padding, o, dilation) == n) for n in merged]
+    return (f"conv1d maps n = {', '.join(map(str, merged))} to m = {m}: "
+            f"the floor drops r = {', '.join(map(str, drops))}.")
+
+
 def output_size(m=2, k=3, stride=2, padding=1, dilation=1, output_padding=0):
     """ch05-output-size: conv1d's length for each n, conv_transpose1d's for each accepted o."""
     lengths = [[n for n in LENGTHS],
                [conv_length(n, k, stride, padding, dilation) for n in LENGTHS]]
-    back = []
-    for o in range(max(stride, dilation)):
-        try:
-            back.append((o, F.conv_transpose1d(torch.zeros(1, 1, m), torch.zeros(1, 1, k),
-                                               stride=stride, padding=padding, output_padding=o,
-                                               dilation=dilation).shape[-1]))
-        except RuntimeError:
-            continue
+    back = [(o, n) for o in range(max(stride, dilation))
+            if (n := transposed_length(m, k, stride, padding, o, dilation)) is not None]
     chosen = dict(back).get(output_padding)
     if chosen is None:
         verdict = "PyTorch refuses it"
@@ -66,7 +81,8 @@ def output_size(m=2, k=3, stride=2, padding=1, dilation=1, output_padding=0):
     else:  # accepted because it is below the dilation, but not one of the merged lengths
         verdict = (f"conv1d maps {chosen} to {conv_length(chosen, k, stride, padding, dilation)}"
                    f", not {m}")
-    return {"lengths": np.array(lengths), "back": np.array(back).T, "verdict": verdict}
+    return {"lengths": np.array(lengths), "back": np.array(back).T, "verdict": verdict,
+            "merged": merged_caption(m, k, stride, padding, dilation)}
 
 
 ORACLES = [
@@ -77,8 +93,8 @@ ORACLES = [
     ),
     Oracle(
         name="ch05-output-size",
-        settings=[{}, {"m": 3}, {"m": 4, "stride": 1, "padding": 0, "dilation": 2,
-                                 "output_padding": 1}],
+        settings=[{}, {"m": 3}, {"stride": 3},
+                  {"m": 4, "stride": 1, "padding": 0, "dilation": 2, "output_padding": 1}],
         expected=output_size,
     ),
 ]
