@@ -127,3 +127,33 @@ def test_questions_explorers_and_figures(raw, page):
     assert re.search(r'<img[^>]+src="[^"]+\.png"', raw), "no code-generated figure"
     assert "Traceback" not in page and "google.colab" not in page
     assert "H × W" not in page and "H \\times W" not in raw, "W is the matrix, not a width"
+
+
+def _last_nonzero(values: torch.Tensor) -> int:
+    return int(torch.nonzero(values).max())
+
+
+def test_glued_sizes_corners_and_per_axis_counts(page):
+    """Glued numbers the tests above do not read: each is recomputed with torch here."""
+    canvas = F.conv_transpose2d(A, KERNEL, stride=2)[0, 0]
+    assert f"(2 − 1)·2 + 3 = {canvas.shape[0]} on each axis" in page
+    # a stamp's corner on the output: its last tap (row k - 1) is where torch's stamp ends
+    for name, (i1, i2) in {"a_{00}": (0, 0), "a_{11}": (1, 1)}.items():
+        unit = torch.zeros_like(A)
+        unit[0, 0, i1, i2] = 1.0
+        stamp = F.conv_transpose2d(unit, torch.ones_like(KERNEL), **LECTURE)[0, 0]
+        corner = (_last_nonzero(stamp.sum(dim=1)) - 2, _last_nonzero(stamp.sum(dim=0)) - 2)
+        assert f"\\({name}\\) has its corner at {corner}" in page, (name, corner)
+    # one axis of the 3D case: the 1D matrix of a 3-tap kernel on 4 inputs, stride 2, padding 1
+    W1 = torch.autograd.functional.jacobian(
+        lambda v: F.conv1d(v, torch.ones(1, 1, 3, dtype=torch.float64), stride=2,
+                           padding=1).flatten(), torch.zeros(1, 1, 4, dtype=torch.float64))
+    W1 = W1.reshape(-1, 4)
+    per_row = (W1 != 0).sum(dim=1)
+    assert f"the {size(W1.shape)} matrix of the 1D convolution has {int(per_row.sum())} taps" in page
+    assert f"({' and '.join(str(int(c)) for c in per_row)}, row by row" in page
+    ones, a3 = torch.ones(1, 1, 3, 3, 3, dtype=torch.float64), torch.ones(1, 1, 2, 2, 2)
+    out = F.conv_transpose3d(a3.double(), ones, **LECTURE)
+    assert f"maps its {out[0, 0].numel()} voxels to {a3.numel()}" in page
+    canvas3 = F.conv_transpose3d(a3.double(), ones, stride=2)
+    assert f"On the uncropped {size(canvas3.shape[2:])} canvas" in page
