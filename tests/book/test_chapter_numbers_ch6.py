@@ -150,7 +150,8 @@ def test_glued_sizes_corners_and_per_axis_counts(page):
                            padding=1).flatten(), torch.zeros(1, 1, 4, dtype=torch.float64))
     W1 = W1.reshape(-1, 4)
     per_row = (W1 != 0).sum(dim=1)
-    assert f"the {size(W1.shape)} matrix of the 1D convolution has {int(per_row.sum())} taps" in page
+    assert (f"the {size(W1.shape)} matrix of the 1D convolution has {int(per_row.sum())} taps"
+            in page)
     assert f"({' and '.join(str(int(c)) for c in per_row)}, row by row" in page
     ones, a3 = torch.ones(1, 1, 3, 3, 3, dtype=torch.float64), torch.ones(1, 1, 2, 2, 2)
     out = F.conv_transpose3d(a3.double(), ones, **LECTURE)

@@ -6,6 +6,7 @@ from the chapter or from tconv's helpers under test.
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import numpy as np
@@ -153,9 +154,49 @@ def test_adjoint_matrix_2d_output_padding_and_gan_lengths(page):
     assert " → ".join(map(str, lengths)) in page
 
 
+def test_glued_numbers_the_other_tests_do_not_read(page):
+    """Each is recomputed with torch; a wrong glued value fails here."""
+    g, grad_x, _ = grads(LECTURE_X, LECTURE_KERNEL)
+    first = " + ".join(f"g{i}·κ{-i}" for i in range(g.size) if 0 <= -i < len(LECTURE_KERNEL))
+    assert f"term ({first}): only the first output" in page
+    g8, grad_x8, _ = grads(STRIDED_X, STRIDED_KERNEL, 2, 1)
+    assert f"all give \\(m =\\) {g8.size}." in page
+    assert f"whose last entry {ops.as_text(grad_x8[-1:])} is a real gradient" in page
+    # the adjoint test's setting, n = 10, k = 3, s = 2, p = 1, and its random vectors
+    rng = np.random.default_rng(0)
+    kernel, x = t(rng.normal(size=3))[0], t(rng.normal(size=10))[0]
+    y = F.conv1d(x[None], kernel[None], stride=2, padding=1)
+    a = t(rng.normal(size=y.shape[-1]))[0][None]
+    r = 10 - F.conv_transpose1d(a, kernel[None], stride=2, padding=1).shape[-1]
+    assert f"(so output_padding \\(=\\) {r}), the two sides are" in page
+    left = float((a * y).sum())
+    right = float((F.conv_transpose1d(a, kernel[None], stride=2, padding=1,
+                                      output_padding=r) * x[None]).sum())
+    shown = re.search(r"the two sides are (-?[0-9.]+) and (-?[0-9.]+),", page)
+    assert shown, "the adjoint test's two sides are not on the page"
+    assert abs(float(shown[1]) - left) < 1e-11 and abs(float(shown[2]) - right) < 1e-11
+    # the sweep: every setting (n ≤ 12, k ≤ 5, s ≤ 4, p ≤ 3, d = 1, 2) torch can convolve
+    swept = sum(_torch_accepts(*setting) for setting in itertools.product(
+        range(1, 13), range(1, 6), range(1, 5), range(4), (1, 2)))
+    assert f"Over {swept} settings the largest difference" in page
+    z_len = 5
+    out_len = torch.nn.ConvTranspose1d(1, 1, 4, stride=2, padding=1)(torch.zeros(1, 1, z_len))
+    assert f"A code of length {z_len} becomes a signal of length {out_len.shape[-1]}" in page
+
+
+def _torch_accepts(n, k, stride, padding, dilation) -> bool:
+    try:
+        F.conv1d(torch.zeros(1, 1, n), torch.zeros(1, 1, k), stride=stride, padding=padding,
+                 dilation=dilation)
+    except RuntimeError:
+        return False
+    return True
+
+
 def test_every_difference_from_torch_is_rounding(page):
-    figures = re.findall(r"(?:difference(?: is| of)?|agree to) ([0-9.]+e[-+][0-9]+)", page)
-    assert len(figures) >= 5, figures
+    figures = re.findall(r"(?:difference(?: is| of)?|agree to|matches [^.]{0,60} to|by at most)"
+                         r" ([0-9.]+e[-+][0-9]+)", page)
+    assert len(figures) >= 8, figures
     assert all(float(f) < 1e-12 for f in figures), figures
 
 
