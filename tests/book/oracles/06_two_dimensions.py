@@ -30,8 +30,18 @@ def lecture_2d(pixel=0, stride=2, padding=1, output_padding=1):
         "canvas": F.conv_transpose2d(A, KERNEL, stride=stride,
                                      output_padding=output_padding)[0, 0].numpy(),
         "output": output,
-        "caption": f" = {output.shape[0]}: padding {padding} crops",
+        "caption": (f" = {output.shape[0]}: padding {padding} crops {padding} row(s) and column(s) "
+                    f"on every side, output_padding {output_padding} gives back {output_padding} "
+                    f"at the bottom and right{beyond_canvas(stride, padding, output_padding)}."),
     }
+
+
+def beyond_canvas(stride, padding, output_padding):
+    """The caption's note on the rows output_padding appends that no stamp reaches (torch's)."""
+    reach = F.conv_transpose2d(torch.ones_like(A), torch.ones_like(KERNEL), stride=stride,
+                               padding=padding, output_padding=output_padding)[0, 0]
+    zero_rows = int((reach.flip(0).cumsum(0).sum(dim=1) == 0).sum())  # trailing all-zero rows
+    return f" ({zero_rows} of them zeros beyond the canvas)" if zero_rows else ""
 
 
 def matrix_view(stride=2, i=0):
@@ -47,7 +57,9 @@ def matrix_view(stride=2, i=0):
         "a": A[0, 0].numpy(),
         "output": F.conv_transpose2d(A, KERNEL, stride=stride, padding=padding,
                                      output_padding=output_padding)[0, 0].numpy(),
-        "caption": f"so W is {W.shape[0]} × {W.shape[1]} and Wᵀ is {W.shape[1]} × {W.shape[0]}",
+        "caption": (f"so W is {W.shape[0]} × {W.shape[1]} and Wᵀ is {W.shape[1]} × {W.shape[0]}. "
+                    f"Column {i} of Wᵀ (row {i} of W) belongs to pixel a[{i // 2},{i % 2}] and "
+                    f"holds {int(torch.count_nonzero(W[i]))} of the 9 taps."),
     }
 
 
@@ -83,7 +95,9 @@ ORACLES = [
     Oracle(
         name="ch06-lecture-2d",
         settings=[{}, {"pixel": 3}, {"stride": 1, "output_padding": 0, "pixel": 1},
-                  {"stride": 3, "padding": 2, "output_padding": 2, "pixel": 2}],
+                  {"stride": 3, "padding": 2, "output_padding": 2, "pixel": 2},
+                  {"stride": 3, "padding": 1, "output_padding": 2, "pixel": 3},
+                  {"padding": 0, "output_padding": 1}],
         expected=lecture_2d,
     ),
     Oracle(
