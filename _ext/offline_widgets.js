@@ -1,14 +1,16 @@
-// Loaded between require.js and the widget manager (embed-amd.js) on every page with widgets.
-// It makes the widget manager find everything on this site, whatever the page's depth:
+// Loaded between require.js and the widget manager on every page with widgets (the book's
+// vendor/widgets/embed.js, or html-manager's embed-amd.js where a page needs it; see
+// _ext/widget_pages.py). It makes the widget manager find everything on this site, whatever
+// the page's depth:
 // - `anywidget` (the front-end of our slider views) resolves to the copy the build made from
 //   the installed Python package, so the JS and Python versions always match;
 // - the widget manager's Font Awesome files are looked up next to the module that asks for them;
 //   by default that is <page dir>/@jupyter-widgets/html-manager/dist/, which does not exist;
 // - data-jupyter-widgets-cdn, the prefix the manager falls back to for any module it cannot
 //   load, points at this site too, so no CDN is ever tried;
-// - the widget manager typesets widget labels with the MathJax 2 call MathJax.Hub.Queue, which
+// - html-manager typesets widget labels with the MathJax 2 call MathJax.Hub.Queue, which
 //   throws under MathJax 3 (what the book loads); a small MathJax.Hub maps it onto MathJax 3,
-//   so labels like "$k$" render as math.
+//   so labels like "$k$" render as math (the book's manager gives the controls a typesetter).
 (function () {
   var here = document.currentScript.src.replace(/[^/]*$/, "");
   window.requirejs.config({

@@ -11,7 +11,10 @@ The third-party browser code is vendored in ``_vendor/site`` and served through
 - it gives the theme a valid default colour mode: without one, pydata-sphinx-theme logs
   "Got invalid theme mode" as a console error on a reader's first visit;
 - it warns (an error under ``-W``) when a page would load a script or stylesheet from another
-  host, so "nothing loads from outside the site" is checked on every build.
+  host, so "nothing loads from outside the site" is checked on every build;
+- on pages that load MathJax it preloads the components MathJax's loader will fetch
+  (``mathjax3_config.loader.load`` in _config.yml, and what they need), so they download at
+  once, in parallel, instead of one after another once the loader has run.
 """
 
 from __future__ import annotations
@@ -25,6 +28,12 @@ from sphinx.util import logging
 logger = logging.getLogger(__name__)
 
 VENDOR_DIR = "vendor"  # the folder inside _vendor/site that html_extra_path serves
+MATHJAX_DIR = f"{VENDOR_DIR}/mathjax"
+# Components MathJax's loader fetches besides those _config.yml lists: what they depend on.
+MATHJAX_DEPENDENCIES = {
+    "input/tex": ["core"], "output/chtml": ["core", "output/chtml/fonts/tex"],
+    "a11y/assistive-mml": ["core"],
+}
 
 
 def anywidget_front_end() -> Path:
@@ -82,10 +91,36 @@ def warn_external_assets(app, pagename, templatename, context, doctree) -> None:
             )
 
 
+def add_preloads(context: dict, site_paths: list[str]) -> None:
+    """<link rel=preload> in the page's head for scripts that another script will load.
+
+    Written as HTML (the ``metatags`` slot of the head), not as Sphinx assets: Sphinx would add
+    a ``?v=`` checksum, the URL would differ from the one the loader asks for, and the browser
+    would fetch the file twice.
+    """
+    links = "".join(f'<link rel="preload" as="script" href="{context["pathto"](path, 1)}" />\n'
+                    for path in site_paths)
+    context["metatags"] = context.get("metatags", "") + links
+
+
+def mathjax_components(config) -> list[str]:
+    listed = ((config.mathjax3_config or {}).get("loader") or {}).get("load") or []
+    needed = [dep for name in listed for dep in MATHJAX_DEPENDENCIES.get(name, [])]
+    return list(dict.fromkeys(needed + list(listed)))  # dependencies first, each once
+
+
+def preload_mathjax_components(app, pagename, templatename, context, doctree) -> None:
+    scripts = context.get("script_files") or []
+    if any(str(s.filename).endswith(app.config.mathjax_path) for s in scripts if s.filename):
+        add_preloads(context, [f"{MATHJAX_DIR}/{name}.js"
+                               for name in mathjax_components(app.config)])
+
+
 def setup(app: Sphinx) -> dict:
     app.connect("config-inited", default_colour_mode)
     app.connect("builder-inited", copy_generated_assets)
     # Late priority: run after every other extension has added its per-page scripts.
     app.connect("html-page-context", drop_repeated_scripts, priority=900)
     app.connect("html-page-context", warn_external_assets, priority=901)
+    app.connect("html-page-context", preload_mathjax_components, priority=902)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

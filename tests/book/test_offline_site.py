@@ -55,7 +55,8 @@ def test_anywidget_front_end_is_the_installed_packages(built_site):
 
 @pytest.mark.parametrize("path, version_text", [
     ("requirejs/require.js", "RequireJS 2.3.8"),
-    ("mathjax/tex-mml-chtml.js", '"3.2.2"'),
+    ("mathjax/startup.js", '"3.2.2"'),
+    ("mathjax/core.js", '"3.2.2"'),
     ("html-manager/embed-amd.js", '"1.0.15"'),
 ])
 def test_vendored_files_are_the_pinned_versions(path, version_text):

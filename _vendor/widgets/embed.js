@@ -1,0 +1,142 @@
+// The book's widget manager: renders the ipywidgets of a static page from the state the build
+// embedded in it, with no kernel. Bundled by ../update.sh (esbuild, pinned npm packages) into
+// ../site/vendor/widgets/embed.js, with the controls' CSS beside it as embed.css.
+//
+// Why not @jupyter-widgets/html-manager's embed-amd.js (3.6 MB)? It also carries ipywidgets 7
+// (base7, controls7), the Output widget (JupyterLab's rendermime, services, an HTML sanitizer)
+// and a JSON-schema validator; parsing it was most of the time to the first slider. This file
+// has what the book's pages use: ipywidgets 8 base and controls, plus any other widget module
+// (anywidget's front-end) loaded with require.js, as html-manager does. The build
+// (_ext/sphinx_offline.py) sends a page to html-manager whenever its state needs more: an
+// Output widget, ipywidgets 7 models, or descriptions allowed to hold HTML (the sanitizer).
+//
+// The state comes compact: the build stores it as gzip + base64 (a page's precomputed tables
+// compress about tenfold) and keeps each long string that several models share (anywidget's
+// _esm and _css, the same for every explorer) once, with the places it goes back to.
+
+import * as base from "@jupyter-widgets/base";
+import { ManagerBase } from "@jupyter-widgets/base-manager";
+import * as controls from "@jupyter-widgets/controls";
+import "@jupyter-widgets/controls/css/widgets.css";
+import { MessageLoop } from "@lumino/messaging";
+import { Widget } from "@lumino/widgets";
+
+const STATE_TYPE = "application/vnd.tconv.widget-state+gzip";
+const VIEW_TYPE = "application/vnd.jupyter.widget-view+json";
+const BUILT_IN = {
+  "@jupyter-widgets/base": base,
+  "@jupyter-widgets/controls": controls,
+};
+
+// Modules that require.js loads (anywidget's front-end) ask for these by name.
+for (const [name, module] of Object.entries(BUILT_IN)) window.define(name, [], () => module);
+
+function requireModule(name) {
+  return new Promise((resolve, reject) => window.requirejs([name], resolve, (error) => {
+    reject(new Error(`widget module ${name} is not on this site (${error.message})`));
+  }));
+}
+
+// Widget labels such as "$k$" are typeset by MathJax 3 when the page loads it. The controls
+// ask the manager's rendermime for a LaTeX typesetter before falling back to MathJax 2's API.
+// MathJax is a deferred script, so it is in place by DOMContentLoaded; each typeset waits for
+// the previous one (MathJax 3 must not typeset twice at once).
+const latexTypesetter = {
+  typeset(element) {
+    const typeset = () => {
+      const mathjax = window.MathJax;
+      if (!mathjax || !mathjax.startup || !mathjax.startup.promise) return;
+      mathjax.startup.promise = mathjax.startup.promise
+        .then(() => mathjax.typesetPromise([element]))
+        .catch((error) => console.error("MathJax could not typeset a widget label", error));
+    };
+    if (document.readyState === "loading") {
+      document.addEventListener("DOMContentLoaded", typeset, { once: true });
+    } else {
+      typeset();
+    }
+  },
+};
+
+class PageManager extends ManagerBase {
+  constructor() {
+    super();
+    this._rendermime = { latexTypesetter };
+    this.views = new Set();
+    // Lumino layouts (boxes of sliders) re-measure when the window changes size.
+    window.addEventListener("resize", () => this.views.forEach((view) => {
+      MessageLoop.postMessage(view.luminoWidget, Widget.ResizeMessage.UnknownSize);
+    }));
+  }
+
+  async loadClass(className, moduleName, moduleVersion) {
+    const module = BUILT_IN[moduleName] || await requireModule(moduleName);
+    if (!module[className]) {
+      throw new Error(`class ${className} not found in widget module ${moduleName}@${moduleVersion}`);
+    }
+    return module[className];
+  }
+
+  async display_view(view, element) {
+    Widget.attach(view.luminoWidget, element);
+    this.views.add(view);
+    view.once("remove", () => this.views.delete(view));
+  }
+
+  // A static page has no kernel: comms go nowhere.
+  _create_comm() {
+    return Promise.resolve({ on_close() {}, on_msg() {}, close() {} });
+  }
+
+  _get_comm_info() {
+    return Promise.resolve({});
+  }
+}
+
+async function gunzip(base64) {
+  const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+  const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
+  return new Response(stream).text();
+}
+
+// {"widget_state": <the standard widget state>, "shared_strings": [{"text", "at": [[model id,
+// state key], ...]}]}: put every shared string back where it was.
+async function decodeState(script) {
+  const { widget_state: state, shared_strings: shared } = JSON.parse(await gunzip(script.textContent));
+  for (const { text, at } of shared) {
+    for (const [modelId, key] of at) state.state[modelId].state[key] = text;
+  }
+  return state;
+}
+
+// Each view goes where its script tag is, in reading order, so the first widget on the page
+// is interactive first.
+async function renderViews(manager, models) {
+  const byId = new Map(models.map((model) => [model.model_id, model]));
+  for (const tag of document.querySelectorAll(`script[type="${VIEW_TYPE}"]`)) {
+    const model = byId.get(JSON.parse(tag.textContent).model_id);
+    if (!model || !tag.parentElement) continue;
+    const area = document.createElement("div");
+    area.className = "widget-subarea";
+    tag.parentElement.insertBefore(area, tag);
+    await manager.display_view(await manager.create_view(model), area);
+  }
+}
+
+async function renderPage() {
+  const script = document.querySelector(`script[type="${STATE_TYPE}"]`);
+  if (!script) return;
+  const manager = new PageManager();
+  await renderViews(manager, await manager.set_state(await decodeState(script)));
+}
+
+function start() {
+  renderPage().catch((error) => console.error("the page's widgets could not be rendered", error));
+}
+
+// Loaded with defer, the page is parsed by now; otherwise wait until every view's tag is in it.
+if (document.readyState === "loading") {
+  document.addEventListener("DOMContentLoaded", start, { once: true });
+} else {
+  start();
+}
