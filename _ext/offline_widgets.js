@@ -17,6 +17,9 @@
     paths: {
       anywidget: here + "anywidget/index",
       "@jupyter-widgets/html-manager/dist": here + "html-manager",
+      // html-manager's main module is defined inside embed-amd.js; this path only places it,
+      // so that the fonts its CSS asks for (Output widgets) resolve next to the others too.
+      "@jupyter-widgets/html-manager": here + "html-manager/embed-amd",
     },
   });
   document.currentScript.setAttribute("data-jupyter-widgets-cdn", here + "npm/");

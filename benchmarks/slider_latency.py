@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import statistics
 import subprocess
 import sys
@@ -43,9 +42,9 @@ sys.path.insert(0, str(REPO / "tests" / "book"))
 
 from site_browser import (  # noqa: E402 - the shared helpers live with the browser tests
     SLIDER,
-    WIDGET_STATE_SCRIPT,
     WIDGET_VIEW_SCRIPT,
     block_other_hosts,
+    embedded_state_scripts,
     launch_chromium,
     serve,
     slider_handles,
@@ -172,13 +171,6 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
-def embedded_state_bytes(html: str) -> int:
-    """Bytes of the widget state script(s) in the page, as shipped."""
-    kind = re.escape(WIDGET_STATE_SCRIPT.split('"')[1])
-    return sum(len(m.encode()) for m in re.findall(
-        rf'<script[^>]*type="{kind}"[^>]*>(.*?)</script>', html, re.S))
-
-
 def kind_of(url: str) -> str:
     path = url.split("?", 1)[0].split("#", 1)[0]
     return KINDS.get(Path(path).suffix.lower(), "other")
@@ -242,7 +234,8 @@ def measure_latency(page, result: PageResult, presses: int) -> None:
 def measure_page(browser, base: str, site: Path, page_path: str, loads: int,
                  presses: int) -> PageResult:
     html = (site / page_path).read_text(encoding="utf-8")
-    result = PageResult(page_path, len(html.encode()), embedded_state_bytes(html))
+    state_bytes = sum(len(text.encode()) for _, text in embedded_state_scripts(html))
+    result = PageResult(page_path, len(html.encode()), state_bytes)
     for load in range(loads):
         context, page, result.widgets = open_page(browser, base + page_path, result.refused)
         marks = page.evaluate("() => window.__tconvMarks")

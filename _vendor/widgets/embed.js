@@ -37,15 +37,22 @@ function requireModule(name) {
   }));
 }
 
-// Widget labels such as "$k$" are typeset by MathJax 3 when the page loads it. The controls
-// ask the manager's rendermime for a LaTeX typesetter before falling back to MathJax 2's API.
-// MathJax is a deferred script, so it is in place by DOMContentLoaded; each typeset waits for
-// the previous one (MathJax 3 must not typeset twice at once).
+// Widget labels such as "length $n$" are typeset by MathJax 3 when the page loads it. The
+// controls ask the manager's rendermime for a LaTeX typesetter (before MathJax 2's API, which
+// MathJax 3 lacks). The page's MathJax takes \(...\) only ($ is MyST's, at build time), so a
+// label's $...$ is rewritten first, as JupyterLab reads it. MathJax is a deferred script, in
+// place by DOMContentLoaded; each typeset waits for the previous one (MathJax 3 must not
+// typeset twice at once).
+const INLINE_DOLLARS = /(^|[^\\])\$([^$]+)\$/g;
+
 const latexTypesetter = {
   typeset(element) {
     const typeset = () => {
       const mathjax = window.MathJax;
       if (!mathjax || !mathjax.startup || !mathjax.startup.promise) return;
+      if (element.childElementCount === 0) {
+        element.textContent = element.textContent.replace(INLINE_DOLLARS, "$1\\($2\\)");
+      }
       mathjax.startup.promise = mathjax.startup.promise
         .then(() => mathjax.typesetPromise([element]))
         .catch((error) => console.error("MathJax could not typeset a widget label", error));

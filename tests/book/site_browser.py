@@ -1,14 +1,19 @@
-"""Serve the built book on 127.0.0.1 and drive Debian's chromium over it.
+"""Serve the built book on 127.0.0.1 and drive Debian's chromium over it; read its pages.
 
-Shared by tests/book/test_browser.py and benchmarks/slider_latency.py, so both look at the
-site the same way: every page listed in _toc.yml, every ipywidgets slider on it.
+Shared by the book's tests and benchmarks/slider_latency.py, so all look at the site the same
+way: every page listed in _toc.yml, every ipywidgets slider on it, the files a page loads and
+the widget state it embeds.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import functools
+import gzip
 import http.server
+import json
+import re
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,6 +36,52 @@ SLIDER_HANDLE = ".noUi-handle"
 # html-manager renders each widget into a .widget-subarea placed before its view script.
 WIDGET_VIEW_SCRIPT = 'script[type="application/vnd.jupyter.widget-view+json"]'
 WIDGET_STATE_SCRIPT = 'script[type="application/vnd.jupyter.widget-state+json"]'
+# How _ext/widget_pages.py stores the state on pages that the book's widget manager renders:
+# gzip + base64 of {"widget_state": ..., "shared_strings": [{"text", "at": [[model, key]]}]}.
+PACKED_WIDGET_STATE_TYPE = "application/vnd.tconv.widget-state+gzip"
+STANDARD_WIDGET_STATE_TYPE = "application/vnd.jupyter.widget-state+json"
+WIDGET_STATE_TAG = re.compile(
+    r'<script[^>]*\btype="(' + re.escape(STANDARD_WIDGET_STATE_TYPE) + "|"
+    + re.escape(PACKED_WIDGET_STATE_TYPE) + r')"[^>]*>(.*?)</script>', re.S)
+
+
+def embedded_state_scripts(html: str) -> list[tuple[str, str]]:
+    """(type, text) of each widget state script in a built page, as shipped."""
+    return WIDGET_STATE_TAG.findall(html)
+
+
+def decoded_widget_state(kind: str, text: str) -> dict:
+    """The standard widget state ({"version_major", "version_minor", "state"}) a script holds."""
+    if kind == STANDARD_WIDGET_STATE_TYPE:
+        return json.loads(text)
+    packed = json.loads(gzip.decompress(base64.b64decode(text)))
+    state = packed["widget_state"]
+    for shared in packed["shared_strings"]:
+        for model_id, key in shared["at"]:
+            state["state"][model_id]["state"][key] = shared["text"]
+    return state
+
+
+def embedded_widget_state(html: str) -> dict | None:
+    """The widget state of a built page (None: the page has no widgets)."""
+    scripts = embedded_state_scripts(html)
+    if len(scripts) > 1:
+        raise ValueError(f"{len(scripts)} widget state scripts in one page")
+    return decoded_widget_state(*scripts[0]) if scripts else None
+
+
+def loaded_urls(html: str) -> list[str]:
+    """URLs a page loads; <link> only when it is a stylesheet, icon, preload or module."""
+    urls = []
+    for tag in re.finditer(r"<(script|link|img|iframe|source|video|audio)\b[^>]*>", html, re.I):
+        text = tag.group(0)
+        if tag.group(1).lower() == "link" and not re.search(
+                r'rel="(stylesheet|icon|preload|modulepreload|shortcut icon)"', text):
+            continue  # prev/next/search links are navigation, not loads
+        found = re.search(r'\b(?:src|href)="([^"]*)"', text)
+        if found:
+            urls.append(found.group(1))
+    return urls
 
 
 def toc_files(toc: dict) -> list[str]:

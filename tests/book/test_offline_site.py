@@ -6,30 +6,18 @@ build wrote (search, index pages included) and the vendored assets themselves.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
 import anywidget
 import pytest
+from site_browser import loaded_urls
 
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[2]
 VENDOR = REPO / "_vendor" / "site" / "vendor"
-
-
-def loaded_urls(html: str) -> list[str]:
-    """URLs a page loads; <link> only when it is a stylesheet, icon, preload or module."""
-    urls = []
-    for tag in re.finditer(r"<(script|link|img|iframe|source|video|audio)\b[^>]*>", html, re.I):
-        text = tag.group(0)
-        if tag.group(1).lower() == "link" and not re.search(
-                r'rel="(stylesheet|icon|preload|modulepreload|shortcut icon)"', text):
-            continue  # prev/next/search links are navigation, not loads
-        found = re.search(r'\b(?:src|href)="([^"]*)"', text)
-        if found:
-            urls.append(found.group(1))
-    return urls
 
 
 def test_no_page_loads_anything_from_another_host(built_site):
@@ -63,3 +51,16 @@ def test_vendored_files_are_the_pinned_versions(path, version_text):
     versions = (VENDOR / "VERSIONS").read_text()
     assert version_text.strip('"').split()[-1] in versions
     assert version_text in (VENDOR / path).read_text(encoding="utf-8")
+
+
+def test_the_widget_manager_bundle_was_built_from_the_pinned_packages():
+    """Every package _vendor/update.sh bundled into vendor/widgets/embed.js is listed, with its
+    licence, at the version package-lock.json pins (a bundle built from other packages, or a
+    lock changed without rebuilding, fails here)."""
+    lock = json.loads((REPO / "_vendor" / "widgets" / "package-lock.json").read_text())
+    pinned = {path.removeprefix("node_modules/"): entry["version"]
+              for path, entry in lock["packages"].items() if path.startswith("node_modules/")}
+    licences = (VENDOR / "widgets" / "THIRD_PARTY_LICENSES.txt").read_text(encoding="utf-8")
+    bundled = dict(re.findall(r"^((?:@[\w.-]+/)?[\w.-]+) (\d[\w.+-]*) \(.*\)$", licences, re.M))
+    assert {"@jupyter-widgets/base", "@jupyter-widgets/controls", "backbone"} <= bundled.keys()
+    assert {name: pinned.get(name) for name in bundled} == bundled

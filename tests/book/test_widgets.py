@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import itertools
 import json
-import re
-from pathlib import Path
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from site_browser import toc_pages
 
 from tconv.notebook import grid_html
 from tconv.widgets import (
@@ -27,10 +24,6 @@ from tconv.widgets import (
     text,
     vector,
 )
-
-STATE_BUDGET_BYTES = 1_000_000  # per page, all widgets together
-WIDGET_STATE = re.compile(
-    r'<script type="application/vnd\.jupyter\.widget-state\+json">(.*?)</script>', re.S)
 
 
 def shifted_kernel(n, k, s):
@@ -136,11 +129,3 @@ def test_grid_html_draws_vectors_and_matrices_only():
     assert html.count('class="tconv-hl"') == 1
     with pytest.raises(ValueError, match="vectors and matrices"):
         grid_html(np.ones((2, 2, 2)))
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("page_path", toc_pages(Path(__file__).resolve().parents[2]))
-def test_each_page_keeps_its_widget_state_under_a_megabyte(built_site, page_path):
-    html = (built_site / page_path).read_text(encoding="utf-8")
-    size = sum(len(state.encode()) for state in WIDGET_STATE.findall(html))
-    assert size < STATE_BUDGET_BYTES, f"{page_path}: widget state is {size} bytes"
