@@ -6,7 +6,7 @@ empty in _config.yml, leaves the scripts to this extension. For each page with w
 picks one of two managers (both vendored, see _vendor/README.md):
 
 - the book's own (``vendor/widgets/embed.js``, _vendor/widgets/embed.js): ipywidgets 8 base and
-  controls plus modules loaded by require.js (anywidget's front-end), 0.55 MB. Its pages store
+  controls plus modules loaded by require.js (anywidget's front-end), 0.43 MB. Its pages store
   the state gzip-compressed and base64-encoded, with each long string that several models
   share (every explorer's copy of view.js and view.css) kept once: a tenth of the JSON;
 - ``@jupyter-widgets/html-manager`` (``vendor/html-manager/embed-amd.js``, 3.6 MB) when the

@@ -15,7 +15,7 @@ trap 'rm -rf "$tmp"' EXIT
 # The book's own widget manager (widgets/embed.js) is bundled with esbuild from the exact
 # packages of widgets/package-lock.json (npm ci checks their integrity hashes).
 cp "$here/widgets/package.json" "$here/widgets/package-lock.json" "$here/widgets/"*.js \
-  "$here/widgets/"*.mjs "$tmp/"
+  "$here/widgets/"*.mjs "$here/widgets/"*.ts "$tmp/"
 cd "$tmp"
 npm ci --silent --ignore-scripts --no-audit --no-fund
 npm pack --silent "requirejs@$REQUIREJS" "@jupyter-widgets/html-manager@$HTML_MANAGER" \

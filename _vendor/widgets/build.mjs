@@ -18,7 +18,12 @@ const result = await esbuild.build({
   format: "iife",
   target: ["es2020"],
   legalComments: "none", // every bundled package's licence goes in THIRD_PARTY_LICENSES.txt
-  alias: { "sanitize-html": join(here, "no-html-descriptions.js") },
+  alias: {
+    "sanitize-html": join(here, "no-html-descriptions.js"),
+    "@lumino/widgets": join(here, "lumino-widgets.ts"),
+  },
+  // As @lumino/widgets' published build was compiled: class fields assigned in constructors.
+  tsconfigRaw: { compilerOptions: { useDefineForClassFields: false } },
   // The page has require.js: UMD modules (backbone, jquery) would see its global define and
   // register themselves with it instead of with the bundle. Hidden from them; embed.js
   // reaches it as window.define.

@@ -70,6 +70,14 @@ def embedded_widget_state(html: str) -> dict | None:
     return decoded_widget_state(*scripts[0]) if scripts else None
 
 
+def widget_state_text(html: str) -> str:
+    """A page's widget state as myst-nb wrote it into the page (JSON, non-ASCII escaped):
+    what a test reads to find a precomputed explorer table's text, whatever form the page
+    stores the state in ("" when the page has no widgets)."""
+    state = embedded_widget_state(html)
+    return json.dumps(state) if state else ""
+
+
 def loaded_urls(html: str) -> list[str]:
     """URLs a page loads; <link> only when it is a stylesheet, icon, preload or module."""
     urls = []
