@@ -14,7 +14,8 @@ picks one of two managers (both vendored, see _vendor/README.md):
   to hold HTML (its sanitizer). Its pages keep the standard JSON, written compactly.
 
 Both load require.js and ``vendor/offline_widgets.js`` (require.js paths to this site), all
-deferred: nothing blocks the page while it is parsed.
+deferred: nothing blocks the page while it is parsed. On the book's manager's pages, MathJax
+typesets once the widgets are rendered (``widgets_before_math.js``, inlined).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import base64
 import gzip
 import json
 from collections import defaultdict
+from pathlib import Path
 from typing import Any
 
 from sphinx.application import Sphinx
@@ -49,6 +51,7 @@ PRELOADED_MODULES = {"anywidget": "vendor/anywidget/index.js"}
 # absolute, for pages at any depth), never a CDN.
 WIDGETS_CDN = "../vendor/npm/"
 BUILT_IN_MODULES = ("@jupyter-widgets/base", "@jupyter-widgets/controls")
+WIDGETS_BEFORE_MATH_JS = Path(__file__).with_name("widgets_before_math.js")
 SHARED_STRING_MIN_CHARS = 1000  # shorter repeats cost less than their address
 # After myst-nb (500) has added the state; before sphinx_offline's checks (900).
 PRIORITY = 600
@@ -124,6 +127,8 @@ def add_widget_assets(app: Sphinx, pagename: str, context: dict, state: dict) ->
         app.add_js_file(HTML_MANAGER_JS, **common)
         return
     app.add_js_file(None, priority=PRIORITY, type=PACKED_STATE_TYPE, body=packed_state(state))
+    app.add_js_file(None, priority=PRIORITY,
+                    body=script_body(WIDGETS_BEFORE_MATH_JS.read_text(encoding="utf-8")))
     app.add_js_file(BOOK_MANAGER_JS, **common)
     app.add_css_file(BOOK_MANAGER_CSS, priority=PRIORITY)
     add_preloads(context, [PRELOADED_MODULES[m]

@@ -116,25 +116,76 @@ async function decodeState(script) {
   return state;
 }
 
-// Each view goes where its script tag is, in reading order, so the first widget on the page
-// is interactive first.
-async function renderViews(manager, models) {
-  const byId = new Map(models.map((model) => [model.model_id, model]));
+// The models a view needs: its own and every model it refers to ("IPY_MODEL_<id>" anywhere in
+// a state), recursively.
+function referencedIds(state, modelId) {
+  return [...JSON.stringify(state.state[modelId].state).matchAll(/IPY_MODEL_([\w-]+)/g)]
+    .map((match) => match[1]).filter((id) => id in state.state);
+}
+
+function closure(state, modelId, into = new Set()) {
+  if (!into.has(modelId)) {
+    into.add(modelId);
+    referencedIds(state, modelId).forEach((id) => closure(state, id, into));
+  }
+  return into;
+}
+
+// Creates the models in `ids` not created yet, then those that only refer to created models
+// (jslink's links, which no view shows): one explorer at a time.
+async function createModels(manager, state, ids, created) {
+  const fresh = new Set([...ids].filter((id) => !created.has(id)));
+  for (const id of Object.keys(state.state)) {
+    if (!created.has(id) && !fresh.has(id)
+        && referencedIds(state, id).every((ref) => created.has(ref) || fresh.has(ref))
+        && referencedIds(state, id).some((ref) => fresh.has(ref))) fresh.add(id);
+  }
+  if (!fresh.size) return;
+  const part = Object.fromEntries([...fresh].map((id) => [id, state.state[id]]));
+  await manager.set_state({ ...state, state: part });
+  fresh.forEach((id) => created.add(id));
+}
+
+// A view has drawn when it has rendered and so has every view inside it (a box's children,
+// which render after the box; an explorer draws in its view's render).
+async function drawn(view) {
+  const children = view.children_views ? await Promise.all(view.children_views.views) : [];
+  await Promise.all(children.map(drawn));
+}
+
+// Each view goes where its script tag is, in reading order, its models created just before:
+// the first widget on the page is interactive before the others' models exist.
+async function renderViews(manager, state) {
+  const created = new Set();
   for (const tag of document.querySelectorAll(`script[type="${VIEW_TYPE}"]`)) {
-    const model = byId.get(JSON.parse(tag.textContent).model_id);
-    if (!model || !tag.parentElement) continue;
+    const { model_id: modelId } = JSON.parse(tag.textContent);
+    if (!(modelId in state.state) || !tag.parentElement) continue;
+    await createModels(manager, state, closure(state, modelId), created);
     const area = document.createElement("div");
     area.className = "widget-subarea";
     tag.parentElement.insertBefore(area, tag);
-    await manager.display_view(await manager.create_view(model), area);
+    const view = await manager.create_view(await manager.get_model(modelId));
+    await manager.display_view(view, area);
+    await drawn(view);
   }
+  await createModels(manager, state, Object.keys(state.state), created);  // any left
+}
+
+// The page's MathJax waits for the widgets (see _ext/widgets_before_math.js): typesetting a
+// long page is the longest task while it loads, and anywidget gives each model 2 s to start.
+// It is let go once, whatever happens here.
+function letMathJaxGo() {
+  if (typeof window.tconvWidgetsShown === "function") window.tconvWidgetsShown();
 }
 
 async function renderPage() {
   const script = document.querySelector(`script[type="${STATE_TYPE}"]`);
   if (!script) return;
-  const manager = new PageManager();
-  await renderViews(manager, await manager.set_state(await decodeState(script)));
+  try {
+    await renderViews(new PageManager(), await decodeState(script));
+  } finally {
+    letMathJaxGo();
+  }
 }
 
 function start() {
