@@ -17,13 +17,19 @@ The third-party browser code is vendored in ``_vendor/site`` and served through
   once, in parallel, instead of one after another once the loader has run;
 - it drops, from the theme's stylesheets, the Font Awesome rules of icons the site never
   shows (pydata-sphinx-theme.css carries all 1,900, 86 KB on every page): a rule stays when
-  any page or script of the site names its icon.
+  any page or script of the site names its icon;
+- it makes a change to the files the build copies into the site (``html_extra_path``,
+  ``html_static_path``) or to the build's own code (``_ext/``) rewrite every page and copy
+  them again: Sphinx would otherwise see no page to write and copy nothing, leaving the old
+  widget manager or MathJax in place after ``_vendor/update.sh``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 import shutil
+from collections.abc import Iterable
 from pathlib import Path
 
 from sphinx.application import Sphinx
@@ -153,8 +159,30 @@ def drop_unused_icon_rules(app: Sphinx, exception) -> None:
             sheet.write_text(trimmed, encoding="utf-8")
 
 
+def files_digest(folders: Iterable[Path]) -> str:
+    """A short hash of every file's path and content under the folders (not Python's
+    __pycache__, which importing writes)."""
+    digest = hashlib.sha256()
+    for folder in folders:
+        for path in sorted(p for p in folder.rglob("*")
+                           if p.is_file() and "__pycache__" not in p.parts):
+            digest.update(path.relative_to(folder.parent).as_posix().encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def fingerprint_site_code(app: Sphinx, config) -> None:
+    """An "html" config value (Sphinx rewrites every page when one changes) that follows the
+    copied folders and this extension's folder."""
+    confdir = Path(app.confdir)
+    copied = [confdir / d for d in [*config.html_extra_path, *config.html_static_path]]
+    config.tconv_site_code = files_digest([*copied, Path(__file__).parent])
+
+
 def setup(app: Sphinx) -> dict:
+    app.add_config_value("tconv_site_code", "", "html")
     app.connect("config-inited", default_colour_mode)
+    app.connect("config-inited", fingerprint_site_code)
     app.connect("builder-inited", copy_generated_assets)
     # Late priority: run after every other extension has added its per-page scripts.
     app.connect("html-page-context", drop_repeated_scripts, priority=900)
