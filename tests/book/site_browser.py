@@ -78,6 +78,14 @@ def widget_state_text(html: str) -> str:
     return json.dumps(state) if state else ""
 
 
+def explorer_names(html: str) -> list[str]:
+    """The names (``data-explorer``) of the tconv explorers a built page's widget state holds,
+    in the state's order, whatever form the page stores the state in."""
+    state = embedded_widget_state(html) or {"state": {}}
+    return [model["state"]["name"] for model in state["state"].values()
+            if model["state"].get("_anywidget_id") == "tconv.widgets.View"]
+
+
 def loaded_urls(html: str) -> list[str]:
     """URLs a page loads; <link> only when it is a stylesheet, icon, preload or module."""
     urls = []
