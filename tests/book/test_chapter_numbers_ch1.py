@@ -9,10 +9,10 @@ only survives inside a slider's precomputed table does not count.
 from __future__ import annotations
 
 import html
-import json
 import re
 
 import pytest
+from site_browser import explorer_names
 from torch_reference import (
     inner_product_text,
     torch_conv1d,
@@ -29,8 +29,6 @@ PAGE = "book/01_conv_as_matrix.html"
 X = [1.0, 4.0, -1.0, 0.0, 2.0, -2.0, 1.0, 3.0, 3.0, 1.0]
 KAPPA = [1.0, 2.0, 0.0, -1.0]
 SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
-WIDGET_STATE = re.compile(
-    r'<script type="application/vnd\.jupyter\.widget-state\+json">(.*?)</script>', re.S)
 
 
 def length_formula(n, k, stride=1, padding=0, dilation=1) -> str:
@@ -175,10 +173,7 @@ def test_sweep_count_and_error(page):
 
 
 def test_three_explorers_and_folded_answers(raw):
-    names = set()
-    for state in WIDGET_STATE.findall(raw):
-        for model in json.loads(state)["state"].values():
-            names.add(model["state"].get("name"))
+    names = set(explorer_names(raw))
     assert {"ch01-sliding-window", "ch01-conv-matrix", "ch01-two-products"} <= names
     assert raw.count("Predict, then check") >= 3
     assert len(re.findall(r'<details[^>]*class="[^"]*sd-dropdown', raw)) >= 3, "folded answers"

@@ -5,10 +5,9 @@ explorers, at least 3 predict-then-check questions each with one folded answer, 
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from page_text import ChapterPage
+from site_browser import explorer_names
 
 pytestmark = pytest.mark.slow
 
@@ -19,7 +18,7 @@ PAGES = ("02_transposed_is_transpose", "03_channels_and_groups")
 def test_goals_explorers_questions_with_folded_answers_and_summary(built_site, stem):
     page = ChapterPage.load(built_site, stem)
     assert "In this chapter you will" in page.text
-    explorers = set(re.findall(r'"name": "(ch\d\d-[a-z0-9-]+)"', page.raw))  # widget state
+    explorers = set(explorer_names(page.raw))
     assert len(explorers) >= 2, f"explorers: {sorted(explorers)}"
     questions = page.text.count("Predict, then check")
     assert questions >= 3, f"{questions} predict-then-check questions"
