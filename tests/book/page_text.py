@@ -6,24 +6,15 @@ slider's precomputed table does not count as shown in the prose.
 
 from __future__ import annotations
 
-import html
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from book_pages import chapter_html, visible_text
+
 _SCRIPT = re.compile(r"<script\b.*?</script>", re.S | re.I)
-_TAG = re.compile(r"<[^>]+>")
 # sphinx-design's folded ```{dropdown}``` (hidden code cells are <details> of another class)
 _DROPDOWN = re.compile(r'<details class="[^"]*\bsd-dropdown\b[^"]*">(.*?)</details>', re.S)
-
-
-def raw_page(site: Path, stem: str) -> str:
-    return (site / "book" / f"{stem}.html").read_text(encoding="utf-8")
-
-
-def visible_text(raw: str) -> str:
-    """Tags stripped, entities decoded, spaces collapsed, no scripts."""
-    return " ".join(html.unescape(_TAG.sub(" ", _SCRIPT.sub(" ", raw))).split())
 
 
 def dropdowns(raw: str) -> list[str]:
@@ -41,7 +32,7 @@ class ChapterPage:
 
     @classmethod
     def load(cls, site: Path, stem: str) -> ChapterPage:
-        raw = raw_page(site, stem)
+        raw = chapter_html(site, stem)
         return cls(raw, visible_text(raw), dropdowns(raw))
 
     def shown_numbers(self, pattern: str) -> list[float]:
