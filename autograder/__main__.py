@@ -3,6 +3,10 @@
     python -m autograder grade ASSIGNMENT SUBMISSIONS --out OUT [--workers N] [--force]
 
 Run it from the course root (the folder holding ``nbgrader_config.py``), like nbgrader.
+
+Ctrl-C (SIGINT) or SIGTERM stops a batch at any moment, however the grader was started; the
+exit status is then 128 + the signal's number (130, 143). Every result finished before the
+signal is kept, and the same command run again grades only the students still missing.
 """
 
 from __future__ import annotations
@@ -11,13 +15,9 @@ import argparse
 import os
 import signal
 import sys
-import zipfile
 from pathlib import Path
 
-from autograder.assignment import AssignmentError, load_assignment
-from autograder.batch import grade_batch
-from autograder.results import STATUSES
-from autograder.sandbox import Limits, SandboxUnavailable, check_sandbox, discover_layout
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -49,28 +49,63 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+class Interrupted(KeyboardInterrupt):
+    """A stop signal arrived; the shell's convention for the exit status is 128 + its number."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.exit_status = 128 + signum
+
+
 def _interrupted(signum, frame):
-    raise KeyboardInterrupt
+    # The first signal stops the batch; a second one (an impatient Ctrl-C, a scheduler's
+    # repeated SIGTERM) must not interrupt that stop halfway.
+    for other in STOP_SIGNALS:
+        signal.signal(other, signal.SIG_IGN)
+    raise Interrupted(signum)
 
 
 def stop_on_signals() -> None:
     """Ctrl-C, ``kill -INT`` and a scheduler's SIGTERM stop the batch however the grader was
     started. A background job of a non-interactive shell, or nohup, starts with SIGINT ignored,
     and Python then installs no KeyboardInterrupt handler of its own: install one explicitly."""
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    for signum in STOP_SIGNALS:
         signal.signal(signum, _interrupted)
 
 
+def leave(status: int) -> None:
+    """Exit now. Worker threads may be in the middle of a submission (their sandboxes die with
+    this process: bwrap --die-with-parent), and an ordinary exit would wait for each of them to
+    finish it; everything the main thread had to clean up was cleaned while the signal's
+    exception unwound (the unpacked class, half-written files)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
+
+
 def main(argv: list[str] | None = None) -> int:
+    # Before anything slow (torch and nbgrader take seconds to import): a signal that arrives
+    # while they load must stop the grader too.
     stop_on_signals()
     try:
         return grade(argv)
-    except KeyboardInterrupt:  # before grading started: nothing to save
-        print("interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as stop:
+        print(
+            "interrupted: finished results are saved; run the same command again to resume",
+            file=sys.stderr,
+        )
+        leave(getattr(stop, "exit_status", 128 + signal.SIGINT))
 
 
 def grade(argv: list[str] | None) -> int:
+    # Imported here, after main() installed the signal handlers: they load torch and nbgrader.
+    import zipfile
+
+    from autograder.assignment import AssignmentError, load_assignment
+    from autograder.batch import grade_batch
+    from autograder.results import STATUSES
+    from autograder.sandbox import Limits, SandboxUnavailable, check_sandbox, discover_layout
+
     args = parse_args(sys.argv[1:] if argv is None else argv)
     if args.workers < 1:
         print("error: --workers must be at least 1", file=sys.stderr)

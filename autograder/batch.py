@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import sys
 import tempfile
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -138,16 +136,13 @@ def grade_batch(
 ) -> list[StudentResult]:
     out.mkdir(parents=True, exist_ok=True)
     cases = build_cases([gid for nb in assignment.notebooks for gid in nb.tests])
-    batch = Batch(
-        assignment,
-        cases,
-        layout,
-        limits,
-        out,
-        open_gradebook(assignment),
-        grading_fingerprint(assignment),
-    )
-    with tempfile.TemporaryDirectory(prefix="autograder-") as scratch:
+    with (
+        open_gradebook(assignment) as gradebook,
+        tempfile.TemporaryDirectory(prefix="autograder-") as scratch,
+    ):
+        batch = Batch(
+            assignment, cases, layout, limits, out, gradebook, grading_fingerprint(assignment)
+        )
         students = collect_students(assignment, submissions, Path(scratch))
         todo = []
         for student in students:
@@ -164,8 +159,9 @@ def grade_batch(
 
 
 def _recorded(batch: Batch, result: StudentResult) -> bool:
-    """Record a finished result again (the batch may have been killed between its file and the
-    gradebook); one the gradebook refuses is graded again rather than stopping the batch."""
+    """Record a finished result again, so that the gradebook holds it even if it was replaced
+    since (its scores were stored before its file); one the gradebook refuses is graded again
+    rather than stopping the batch."""
     try:
         record(batch.gradebook, batch.assignment, result)
     except Exception:
@@ -180,9 +176,12 @@ def _error_result(batch: Batch, student: Student, exc: Exception) -> StudentResu
 
 
 def _store(batch: Batch, result: StudentResult) -> None:
-    save_result(batch.out, result)
+    """The result file comes last: a run stopped at any moment (a signal, even SIGKILL) leaves
+    either no result file, and the student is graded again, or a result whose feedback and
+    gradebook scores were stored before it (a resumed run records the scores again anyway)."""
     write_feedback(batch.out, result)
     record(batch.gradebook, batch.assignment, result)
+    save_result(batch.out, result)
 
 
 def _finish(batch: Batch, student: Student, result: StudentResult) -> None:
@@ -213,13 +212,19 @@ def _run_pool(batch: Batch, todo: list[Student], workers: int) -> None:
     )
     problems = 0
     executor = ThreadPoolExecutor(max_workers=workers)
-    futures: dict[Future, Student] = {
-        executor.submit(
-            in_a_slot, grade_student, s, batch.assignment, batch.cases, batch.layout, batch.limits
-        ): s
-        for s in todo
-    }
     try:
+        futures: dict[Future, Student] = {
+            executor.submit(
+                in_a_slot,
+                grade_student,
+                s,
+                batch.assignment,
+                batch.cases,
+                batch.layout,
+                batch.limits,
+            ): s
+            for s in todo
+        }
         pending = set(futures)
         while pending:
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
@@ -229,16 +234,12 @@ def _run_pool(batch: Batch, todo: list[Student], workers: int) -> None:
                 problems += _is_problem(result)
                 bar.update(1)
                 bar.set_postfix(done=bar.n, failed=problems, remaining=bar.total - bar.n)
-    except KeyboardInterrupt:
-        bar.close()
-        print(
-            "interrupted: finished results are saved; run the same command again to resume",
-            file=sys.stderr,
-            flush=True,
-        )
-        # Leave now: the sandboxes die with this process (bwrap --die-with-parent), and every
-        # finished result is already on disk; half-graded ones are redone on resume.
-        os._exit(130)
+    except BaseException:
+        # Stopped (a signal's KeyboardInterrupt): queued students are dropped and nobody waits
+        # for the submissions in progress; their results were never stored, so a resumed run
+        # grades them. The caller leaves without waiting for the worker threads.
+        executor.shutdown(wait=False, cancel_futures=True)
+        raise
     finally:
-        executor.shutdown(wait=True, cancel_futures=True)
         bar.close()
+    executor.shutdown(wait=True)

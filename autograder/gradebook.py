@@ -46,7 +46,7 @@ def record(gb: Gradebook, assignment: Assignment, result: StudentResult) -> None
         _record_scores(gb, result)
         late = _penalty_may_change(gb, result)
         gb.db.commit()  # the scores, and the end of the read: nbgrader's step connects itself
-    except Exception:
+    except BaseException:  # a signal stopping the batch, too
         gb.db.rollback()
         raise
     if late:

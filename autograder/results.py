@@ -98,11 +98,15 @@ def write_atomic(path: Path, text: str) -> None:
     cannot be encoded becomes "?" rather than ending the batch."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    with open(tmp, "w", encoding="utf-8", errors="replace") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w", encoding="utf-8", errors="replace") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:  # a full disk, or a signal stopping the batch: no half file left
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def result_path(out: Path, student_id: str) -> Path:

@@ -7,6 +7,7 @@ import csv
 import json
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -254,3 +255,77 @@ class Listener:
             return False
         finally:
             self.socket.close()
+
+
+def wait_until(condition, seconds: float, what: str, process: subprocess.Popen | None = None):
+    """Poll ``condition`` until it returns something true (which is returned); fail saying
+    ``what`` was awaited after ``seconds``, or as soon as ``process`` has ended."""
+    end = time.monotonic() + seconds
+    while not (value := condition()):
+        assert process is None or process.poll() is None, f"the process ended before {what}"
+        assert time.monotonic() < end, f"no {what} after {seconds:g} s"
+        time.sleep(0.02)
+    return value
+
+
+# --- Watching a grader process from outside, through /proc ----------------------------------
+
+
+def _stat_fields(pid: int) -> list[str] | None:
+    """/proc/PID/stat from the state on (field 3), or None once the process is gone. The
+    command name before it is in parentheses and may hold spaces or parentheses itself."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return text[text.rindex(")") + 2 :].split()
+
+
+def process_tree(pid: int) -> dict[int, str]:
+    """The processes started by ``pid`` and their descendants, each with its start time (so a
+    reused pid is never mistaken for one of them)."""
+    children: dict[int, list[int]] = {}
+    started: dict[int, str] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (fields := _stat_fields(int(entry.name))):
+            children.setdefault(int(fields[1]), []).append(int(entry.name))
+            started[int(entry.name)] = fields[19]
+    tree, todo = {}, list(children.get(pid, []))
+    while todo:
+        child = todo.pop()
+        tree[child] = started[child]
+        todo += children.get(child, [])
+    return tree
+
+
+def still_running(processes: dict[int, str]) -> list[int]:
+    """Those of ``processes`` (from :func:`process_tree`) that have not ended (zombies have)."""
+    alive = []
+    for pid, start in processes.items():
+        fields = _stat_fields(pid)
+        if fields and fields[19] == start and fields[0] != "Z":
+            alive.append(pid)
+    return alive
+
+
+def signals_caught(pid: int) -> set[signal.Signals]:
+    """The signals ``pid`` has a handler for (its SigCgt mask)."""
+    status = Path(f"/proc/{pid}/status").read_text().splitlines()
+    mask = int(next(line for line in status if line.startswith("SigCgt:")).split()[1], 16)
+    return {s for s in signal.Signals if mask >> (s - 1) & 1}
+
+
+def sandbox_has_file(grader_pid: int, name: str) -> bool:
+    """Whether a process the grader started, with a root of its own (a sandbox), has ``/tmp/name``
+    (its private /tmp: a file a student's cell wrote there says that cell is running)."""
+    own_root = os.stat("/")
+    for pid in process_tree(grader_pid):
+        root = Path(f"/proc/{pid}/root")
+        try:
+            if os.path.samestat(os.stat(root), own_root):
+                continue
+            if (root / "tmp" / name).exists():
+                return True
+        except OSError:
+            continue  # ended meanwhile
+    return False
