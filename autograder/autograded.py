@@ -22,13 +22,7 @@ import nbformat
 from autograder.assignment import Assignment, SourceNotebook
 from autograder.markup import safe_markdown, safe_raw
 from autograder.results import write_atomic
-
-
-def _grade_id(cell) -> str | None:
-    """The cell's nbgrader grade_id; None unless it is a string (the student wrote this)."""
-    meta = cell.get("metadata", {}).get("nbgrader")
-    grade_id = meta.get("grade_id") if isinstance(meta, dict) else None
-    return grade_id if isinstance(grade_id, str) else None
+from autograder.submissions import cell_grade_id
 
 
 @functools.cache
@@ -39,13 +33,13 @@ def _source_notebook(path: Path):
 
 def _source_cells(path: Path) -> dict:
     """grade_id -> cell of a source notebook, for its cells that have one."""
-    return {_grade_id(c): c for c in _source_notebook(path).cells if _grade_id(c)}
+    return {cell_grade_id(c): c for c in _source_notebook(path).cells if cell_grade_id(c)}
 
 
 def _reviewable(cell, source_cells: dict):
     """A copy of a student's cell that a reviewer's browser can render safely."""
     cell = copy.deepcopy(cell)
-    origin = source_cells.get(_grade_id(cell))
+    origin = source_cells.get(cell_grade_id(cell))
     # Cell metadata reaches the page's HTML unescaped (grade_id in an id attribute, tags in a
     # class): only the source's nbgrader metadata for a known grade_id is kept.
     cell.metadata = {"nbgrader": copy.deepcopy(origin.metadata.nbgrader)} if origin else {}
@@ -77,7 +71,7 @@ def autograded_notebook(student_nb, source: SourceNotebook, notebook_result: dic
     nb = nbformat.v4.new_notebook(metadata=copy.deepcopy(_source_notebook(source.path).metadata))
     placed, cells = set(), []
     for cell in student_nb.cells:
-        grade_id = _grade_id(cell)
+        grade_id = cell_grade_id(cell)
         if grade_id in source.tests:
             if grade_id in placed:
                 continue  # a duplicated test cell: keep the first copy only
@@ -92,7 +86,7 @@ def autograded_notebook(student_nb, source: SourceNotebook, notebook_result: dic
             continue
         # The student's own outputs are not re-created here (nothing runs outside the
         # sandbox), and kept ones could carry script into the instructor's browser: drop them.
-        verdict = verdicts.get(_grade_id(cell))
+        verdict = verdicts.get(cell_grade_id(cell))
         cell.outputs = _verdict_outputs(verdict) if verdict else []
         cell.execution_count = None
     nb.cells = cells

@@ -16,6 +16,7 @@ from autograder import protocol
 from autograder.assignment import SourceNotebook
 from autograder.cases import Case, verdict
 from autograder.sandbox import Layout, Limits, Sandbox, SandboxGone, SandboxTimeout
+from autograder.submissions import cell_grade_id
 
 STARTUP_SECONDS = 30.0
 MAX_LISTED_INCIDENTS = 5
@@ -57,7 +58,7 @@ def cells_to_run(nb, source: SourceNotebook) -> list[dict]:
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
             continue
-        grade_id = (cell.get("metadata", {}).get("nbgrader", {}) or {}).get("grade_id")
+        grade_id = cell_grade_id(cell)
         if grade_id in source.tests:
             continue
         if grade_id in source.locked:

@@ -34,6 +34,10 @@ MAX_ID_BYTES = 200
 ID_PUNCTUATION = " .,@+'-_"
 ZERO_WIDTH_JOINERS = "\u200c\u200d"  # part of Persian and Indic names
 MAX_TIMESTAMP_BYTES = 200
+# A notebook's JSON nests a few levels (notebook, cells, a cell, its metadata; widget state a few
+# more). Deeper nesting is refused before recursive code walks it (the JSON parser, nbformat's
+# validator, copies of cells): a nesting bomb costs its student a status, never a grader error.
+MAX_JSON_DEPTH = 64
 # A JSON escape of a lone surrogate ("\udcff"): only then is a notebook's text walked to
 # replace them.
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
@@ -189,6 +193,28 @@ def _read_regular_file(path: Path) -> bytes:
         return fh.read(MAX_NOTEBOOK_BYTES + 1)
 
 
+def json_depth(data) -> int:
+    """How deeply lists and objects nest in ``data`` (1 for a flat one), found without recursion;
+    counting stops once past MAX_JSON_DEPTH."""
+    deepest, todo = 0, [(data, 1)]
+    while todo and deepest <= MAX_JSON_DEPTH:
+        value, depth = todo.pop()
+        children = value.values() if isinstance(value, dict) else value
+        if isinstance(value, (dict, list)):
+            deepest = max(deepest, depth)
+            todo += [(child, depth + 1) for child in children]
+    return deepest
+
+
+def cell_grade_id(cell) -> str | None:
+    """A cell's nbgrader grade_id, or None unless its metadata holds one as a string: a student
+    can put a list, a number or an object in its place, and that names no cell."""
+    metadata = cell.get("metadata")
+    nbgrader = metadata.get("nbgrader") if isinstance(metadata, dict) else None
+    grade_id = nbgrader.get("grade_id") if isinstance(nbgrader, dict) else None
+    return grade_id if isinstance(grade_id, str) else None
+
+
 def read_notebook(path: Path) -> nbformat.NotebookNode:
     if path.is_symlink() or not path.is_file():
         raise InvalidNotebook("notebook is not a regular file")
@@ -207,6 +233,10 @@ def read_notebook(path: Path) -> nbformat.NotebookNode:
         raise InvalidNotebook(
             f"notebook is not valid JSON (line {exc.lineno}, column {exc.colno})"
         ) from None
+    except RecursionError:  # nested deeper than the parser's own recursion allows
+        data = None
+    if data is None or json_depth(data) > MAX_JSON_DEPTH:
+        raise InvalidNotebook(f"notebook nests JSON more than {MAX_JSON_DEPTH} levels deep")
     if not isinstance(data, dict) or data.get("nbformat") != 4:
         version = data.get("nbformat") if isinstance(data, dict) else None
         raise InvalidNotebook(f"wrong nbformat {version!r}: expected a version 4 notebook")
