@@ -19,6 +19,8 @@ CONV1D_MATRIX_POINTS = 2
 # A frame written straight to the judge while conv1d_matrix is being checked.
 FORGED_FRAME = '''
 import json, os, struct, sys, time
+
+pytestmark = pytest.mark.slow
 def conv1d_matrix(weight, n, stride=1, padding=0):
     head = json.dumps({{"event": "result", "ok": True, "arrays": [{spec}]}}).encode()
     os.write(sys.modules["__main__"].RESPONSE_FD, struct.pack(">I", len(head)) + head + bytes(8))

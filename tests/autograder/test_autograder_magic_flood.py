@@ -19,6 +19,7 @@ from autograder.mutants import EXPECTED_SCORES, make_submission
 from autograder.sandbox import Limits, discover_layout
 from autograder.slots import lease_slot
 
+pytestmark = pytest.mark.slow  # the course fixture runs nbgrader; one test grades in a sandbox
 
 def magic_flood(magics: int = 100, lines: int = 40_000) -> str:
     step = lines // magics
@@ -33,7 +34,6 @@ def test_the_judge_passes_cells_on_as_written(course: Path):
     assert [c["source"] for c in cells_to_run(nb, source)] == cells
 
 
-@pytest.mark.slow
 def test_a_magic_flood_costs_the_judge_less_than_one_cells_time_limit(course: Path):
     source = read_source_notebook(source_notebook(course))
     nb = make_submission(source_notebook(course), None)

@@ -6,10 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import nbformat
+import pytest
 from grading_helpers import grade, read_grades, source_notebook, write_student
 
 from autograder.judge import MAX_LISTED_INCIDENTS
 from autograder.mutants import EXPECTED_SCORES, make_submission
+
+pytestmark = pytest.mark.slow
 
 CRASHING_CELLS = MAX_LISTED_INCIDENTS + 7
 

@@ -10,6 +10,8 @@ from grading_helpers import ASSIGNMENT, grade, grader_env, source_notebook
 
 from autograder.mutants import make_submission
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.mark.parametrize(
     "bwrap, says",
