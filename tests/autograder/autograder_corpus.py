@@ -378,6 +378,11 @@ def build_kinds(
             "SIGKILL",
             _with_cell("import os, signal\nos.kill(os.getpid(), signal.SIGKILL)"),
         ),
+        # The hoard is of bytes(n), which the allocator maps without writing a page: it meets
+        # the address-space limit at once. A bytearray hoard writes every page (about 0.7 s of
+        # CPU per GB), which a loaded machine stretches past the cell's 4 s wall-clock limit,
+        # turning a MemoryError into a timeout. Memory actually held, across processes, is
+        # test_autograder_memory_budget's, with a wall-clock bound that only catches a hang.
         Kind(
             "memory_bomb",
             "graded",
@@ -385,7 +390,7 @@ def build_kinds(
             "MemoryError",
             _with_cell(
                 "def bomb():\n    hoard = []\n    while True:\n"
-                "        hoard.append(bytearray(64 * 2**20))\nbomb()"
+                "        hoard.append(bytes(64 * 2**20))\nbomb()"
             ),
         ),
         Kind(
