@@ -6,9 +6,12 @@ tests must not then fail a correct answer, nor print their own lines in a traceb
 
 from __future__ import annotations
 
+import contextlib
+import io
+
 import nbformat
 import pytest
-from exercises_course import solution_functions, source_notebooks
+from exercises_course import hidden_test_lines, solution_functions, source_notebooks
 
 from autograder.mutants import BEGIN_HIDDEN
 
@@ -29,4 +32,10 @@ def grade_cells() -> list[nbformat.NotebookNode]:
 def test_test_cell_passes_with_builtins_rebound(cell):
     answers = {k: v for k, v in solution_functions().items() if callable(v)}
     notebook_globals = {**answers, **REBOUND_BUILTINS}  # the answers keep their own globals
-    exec(compile(cell.source, cell.metadata.nbgrader.grade_id, "exec"), notebook_globals)
+    shown = io.StringIO()
+    with contextlib.redirect_stdout(shown), contextlib.redirect_stderr(shown):
+        exec(compile(cell.source, cell.metadata.nbgrader.grade_id, "exec"), notebook_globals)
+    # What the student sees: the cell's own message, and no line of its hidden tests.
+    assert "✓" in shown.getvalue()
+    leaked = [line for line in hidden_test_lines() if line in shown.getvalue()]
+    assert not leaked, leaked

@@ -15,6 +15,7 @@ from exercises_course import HIDDEN_BEGIN, solution_functions, source_notebooks
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from autograder.assignment import read_source_notebook
 from autograder.mutants import BUGS, EXPECTED_SCORES, MAX_SCORE, make_submission
 
 SOLUTION = solution_functions()
@@ -131,9 +132,15 @@ def test_submissions_look_like_a_students(bug):
     assert (answers != correct_answers) == (bug is not None)
 
 
+def test_full_marks_are_what_the_source_notebooks_graded_cells_are_worth():
+    """MAX_SCORE, and the score of a correct submission, come from the mutants' table; the
+    points come from the source notebooks' nbgrader metadata: they must agree."""
+    points = sum(read_source_notebook(path).max_score for path in source_notebooks())
+    assert MAX_SCORE == EXPECTED_SCORES[None] == points
+
+
 def test_every_bug_has_an_expected_score_below_full_marks():
     assert set(EXPECTED_SCORES) == {None, *BUGS}
-    assert EXPECTED_SCORES[None] == MAX_SCORE == 19
     assert all(0 <= EXPECTED_SCORES[bug] < MAX_SCORE for bug in BUGS)
     assert {"kernel_flipped", "stride_ignored", "output_padding_ignored", "only_1d",
             "wraps_torch"} <= set(BUGS)
