@@ -13,6 +13,36 @@ REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 
 
+# Fixtures that run real nbgrader, the grader's sandbox, a site build, a Jupyter server or a
+# browser. A test using one, directly or through another fixture, must carry these marks, so
+# that `-m "not slow"` really is quick; collection fails otherwise (pytest_collection_modifyitems).
+MARKS_OF_FIXTURES = {
+    "course": {"slow"},  # nbgrader generate_assignment (the autograder's tests grade in it)
+    "graded_course": {"slow"},  # nbgrader autograde
+    "built_site": {"slow"},  # jupyter-book build
+    "student_jupyter": {"slow"},  # a Jupyter server
+    "chromium": {"slow", "browser"},
+    "browser": {"slow", "browser"},
+}
+
+
+def missing_marks(item: pytest.Item) -> list[str]:
+    """The marks ``item`` needs for the fixtures it uses and does not have."""
+    needed = set()
+    for fixture in item.fixturenames:  # the whole closure: fixtures of fixtures too
+        needed |= MARKS_OF_FIXTURES.get(fixture, set())
+    return sorted(mark for mark in needed if item.get_closest_marker(mark) is None)
+
+
+def pytest_collection_modifyitems(config, items):
+    unmarked = [f"{item.nodeid}: {', '.join(m)}" for item in items if (m := missing_marks(item))]
+    if unmarked:
+        raise pytest.UsageError(
+            "these tests run real nbgrader, a build, a server or a browser, but lack the marks "
+            "(add them, e.g. pytestmark = pytest.mark.slow):\n  " + "\n  ".join(unmarked)
+        )
+
+
 def tool_env() -> dict[str, str]:
     """Environment for subprocesses: the venv's bin first (nbgrader runs `alembic` from PATH)."""
     env = dict(os.environ)

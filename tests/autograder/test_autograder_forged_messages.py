@@ -13,14 +13,14 @@ from grading_helpers import grade, read_grades, write_student
 
 from autograder.mutants import EXPECTED_SCORES, make_submission
 
+pytestmark = pytest.mark.slow
+
 FULL = EXPECTED_SCORES[None]
 CONV1D_MATRIX_POINTS = 2
 
 # A frame written straight to the judge while conv1d_matrix is being checked.
 FORGED_FRAME = '''
 import json, os, struct, sys, time
-
-pytestmark = pytest.mark.slow
 def conv1d_matrix(weight, n, stride=1, padding=0):
     head = json.dumps({{"event": "result", "ok": True, "arrays": [{spec}]}}).encode()
     os.write(sys.modules["__main__"].RESPONSE_FD, struct.pack(">I", len(head)) + head + bytes(8))

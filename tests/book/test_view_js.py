@@ -41,7 +41,7 @@ from tconv.widgets import (
     vector,
 )
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 VIEW_JS = tconv.__path__[0] + "/view.js"
 VIEW_CSS = tconv.__path__[0] + "/view.css"
