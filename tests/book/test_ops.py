@@ -168,14 +168,19 @@ def test_input_gradient_is_transposed_convolution(case, seed):
 @settings(max_examples=200, deadline=None)
 @given(conv_settings(), st.integers(0, 10_000))
 def test_adjoint_identity(case, seed):
-    """<a, W x> == <W.T a, x>, both sides computed by torch's own conv functions."""
+    """The book's W (tconv.ops.conv_matrix) is torch's convolution, and its transpose, taken as a
+    matrix, is torch's transposed convolution (with the output_padding that restores x's
+    length); so <a, W x> == <W.T a, x> is the identity between torch's two functions."""
     kernel, x, stride, padding, dilation = case
-    y = F.conv1d(t(x), t(kernel), stride=stride, padding=padding, dilation=dilation)
-    a = torch.tensor(np.random.default_rng(seed).normal(size=y.shape), dtype=torch.float64)
+    W = ops.conv_matrix(kernel, x.size, stride, padding, dilation)
+    close(W @ x, F.conv1d(t(x), t(kernel), stride=stride, padding=padding,
+                          dilation=dilation)[0, 0], "W x vs F.conv1d")
+    a = np.random.default_rng(seed).normal(size=W.shape[0])
     op = ops.needed_output_padding(x.size, kernel.size, stride, padding, dilation)
-    back = F.conv_transpose1d(a, t(kernel), stride=stride, padding=padding, output_padding=op,
-                              dilation=dilation)
-    lhs, rhs = float((a * y).sum()), float((back * t(x)).sum())
+    back = F.conv_transpose1d(t(a), t(kernel), stride=stride, padding=padding, output_padding=op,
+                              dilation=dilation)[0, 0]
+    close(W.T @ a, back, "W.T a vs F.conv_transpose1d")
+    lhs, rhs = float(a @ (W @ x)), float(back.numpy() @ x)
     assert abs(lhs - rhs) <= 1e-9 * (1 + abs(lhs)), f"<a, Wx> = {lhs} but <W.T a, x> = {rhs}"
 
 
