@@ -6,7 +6,8 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-import time
+
+from grading_helpers import wait_until
 
 from autograder.slots import is_held, lease_slot
 
@@ -17,15 +18,6 @@ with lease_slot() as slot:
     print(slot, flush=True)
     time.sleep(600)
 """
-
-
-def _wait_until(condition, seconds: float = 10.0) -> bool:
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        if condition():
-            return True
-        time.sleep(0.01)
-    return condition()
 
 
 def test_slots_held_at_once_are_distinct_within_and_across_processes(tmp_path, monkeypatch):
@@ -40,7 +32,7 @@ def test_slots_held_at_once_are_distinct_within_and_across_processes(tmp_path, m
         other.send_signal(signal.SIGKILL)
         other.wait()
         # The kernel drops a dead holder's lock: the slot is free again, nothing to clean up.
-        assert _wait_until(lambda: not is_held(theirs))
+        wait_until(lambda: not is_held(theirs), 10, "the killed holder's slot released")
         with lease_slot() as again:
             assert again == theirs
     finally:
