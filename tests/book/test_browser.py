@@ -132,7 +132,9 @@ def visit_page(browser, url: str, page_path: str) -> Visit:
         visit.mathjax_outputs = math["outputs"]
         visit.sliders = [move_and_watch(page, handle) for handle in slider_handles(page)]
         visit.explorers = check_page_explorers(page, Path(page_path).stem, REDRAW_TIMEOUT_MS)
-        page.wait_for_timeout(200)  # let late requests and errors from the last redraw arrive
+        # Late requests and errors of the last redraw come with its DOM changes: wait (with a
+        # deadline) until the page has not changed for a while.
+        wait_for_widgets(page, quiet_ms=200)
     finally:
         context.close()
     return visit

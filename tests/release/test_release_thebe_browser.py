@@ -22,6 +22,36 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 LOCAL_SCHEMES = {"data", "blob", "about"}
 PAGE_LOAD_TIMEOUT_MS = 60_000
 THEBE_BUTTON = 'button[onclick="initThebeSBT()"]'
+SETTLED_MS, SETTLE_TIMEOUT_MS = 300, 30_000
+# A page has settled when nothing has loaded and nothing in it has changed for quietMs: a late
+# script's errors come with its load or its changes to the page.
+SETTLED_JS = """
+async ({quietMs, timeoutMs}) => {
+  const start = performance.now();
+  let last = start;
+  const touch = () => { last = performance.now(); };
+  const changes = new MutationObserver(touch);
+  changes.observe(document, {subtree: true, childList: true, attributes: true,
+                             characterData: true});
+  const loads = new PerformanceObserver(touch);
+  loads.observe({type: 'resource'});
+  try {
+    while (performance.now() - last < quietMs) {
+      if (performance.now() - start > timeoutMs) return false;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    return true;
+  } finally {
+    changes.disconnect();
+    loads.disconnect();
+  }
+}
+"""
+
+
+def wait_until_settled(page) -> None:
+    settled = page.evaluate(SETTLED_JS, {"quietMs": SETTLED_MS, "timeoutMs": SETTLE_TIMEOUT_MS})
+    assert settled, f"the page kept loading or changing for {SETTLE_TIMEOUT_MS} ms"
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +98,7 @@ def test_live_code_button_present_and_page_clean(browser, site_url, docname):
         config = page.locator('script[type="text/x-thebe-config"]').inner_text()
         org_repo = urlsplit(book_config()["repository"]["url"]).path.strip("/")
         assert f'repo: "{org_repo}"' in config, config
-        page.wait_for_timeout(300)  # let late async scripts report their errors
+        wait_until_settled(page)  # late async scripts report their errors
         assert not record["errors"], f"{docname}: page errors {record['errors']}"
         assert not record["foreign"], f"{docname}: requests left 127.0.0.1: {record['foreign']}"
         thebe_library = page.evaluate("THEBE_JS_URL")
