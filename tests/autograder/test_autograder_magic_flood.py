@@ -21,6 +21,7 @@ from autograder.slots import lease_slot
 
 pytestmark = pytest.mark.slow  # the course fixture runs nbgrader; one test grades in a sandbox
 
+
 def magic_flood(magics: int = 100, lines: int = 40_000) -> str:
     step = lines // magics
     return "".join("!ls\n" if i % step == 0 else f"x{i} = {i}\n" for i in range(lines))
