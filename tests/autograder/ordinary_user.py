@@ -4,9 +4,10 @@ writable cgroups, no other uid to switch to, a venv of its own.
 The tests run as root (CI does), create the user once (``useradd``) and give it a workspace
 under /tmp: a venv built from the system's /usr/bin/python3.11 (the project venv's Python may
 live under root's 0700 home) that finds the project's installed packages through a ``.pth``
-file, a copy of the ``autograder`` package, and folders it owns. Every process the user's
-command starts is put in a cgroup of the test's own, so the test can see whether any outlived
-the command, without counting another test run's processes.
+file (the folders above them made passable while the test runs), a copy of the ``autograder``
+package, and folders it owns. Every process the user's command starts is put in a cgroup of
+the test's own, so the test can see whether any outlived the command, without counting another
+test run's processes.
 """
 
 from __future__ import annotations
@@ -91,22 +92,44 @@ def _thin_venv(folder: Path) -> Path:
 
 
 @contextlib.contextmanager
+def traversable(*paths: Path) -> Iterator[None]:
+    """Let other users pass through (not list) every folder above ``paths`` while the test runs.
+
+    A clean clone may sit under root's 0700 home or a 0700 ``mktemp -d`` folder; the user then
+    cannot reach the project's packages. Each folder that lacks the others' search bit gets it,
+    and its exact mode back afterwards.
+    """
+    changed: dict[Path, int] = {}
+    try:
+        for path in paths:
+            for folder in [path, *path.parents]:
+                mode = folder.stat().st_mode & 0o7777
+                if folder not in changed and not mode & 0o001:
+                    changed[folder] = mode
+                    folder.chmod(mode | 0o001)
+        yield
+    finally:
+        for folder, mode in changed.items():
+            folder.chmod(mode)
+
+
+@contextlib.contextmanager
 def workspace() -> Iterator[Workspace]:
     user = ensure_user()
     root = Path(tempfile.mkdtemp(prefix="autograder-user-"))
     try:
-        root.chmod(0o755)
-        home, tmp, lib, work = root / "home", root / "tmp", root / "lib", root / "work"
-        for folder in (home, tmp, lib, work):
-            folder.mkdir()
-        home.chmod(0o700)
-        shutil.copytree(
-            REPO / "autograder", lib / "autograder", ignore=shutil.ignore_patterns("__pycache__")
-        )
-        python = _thin_venv(root / "venv")
-        space = Workspace(root, user, home, work, python, lib)
-        space.own(home, tmp, work)
-        yield space
+        with traversable(Path(sysconfig.get_paths()["purelib"]), REPO):
+            root.chmod(0o755)
+            home, tmp, lib, work = root / "home", root / "tmp", root / "lib", root / "work"
+            for folder in (home, tmp, lib, work):
+                folder.mkdir()
+            home.chmod(0o700)
+            shutil.copytree(REPO / "autograder", lib / "autograder",
+                            ignore=shutil.ignore_patterns("__pycache__"))
+            python = _thin_venv(root / "venv")
+            space = Workspace(root, user, home, work, python, lib)
+            space.own(home, tmp, work)
+            yield space
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
