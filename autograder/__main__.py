@@ -1,8 +1,11 @@
 """Command line.
 
     python -m autograder grade ASSIGNMENT SUBMISSIONS --out OUT [--workers N] [--force]
+    python -m autograder report OUT
 
 Run it from the course root (the folder holding ``nbgrader_config.py``), like nbgrader.
+``grade`` ends by writing the class report (OUT/report.html, OUT/report.csv); ``report``
+writes it again from OUT's grades and results alone.
 
 Ctrl-C (SIGINT) or SIGTERM stops a batch at any moment, however the grader was started; the
 exit status is then 128 + the signal's number (130, 143). Every result finished before the
@@ -46,6 +49,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     grade.add_argument(
         "--force", action="store_true", help="regrade students that already have a result in OUT"
     )
+    report = commands.add_parser(
+        "report", help="write OUT/report.html and OUT/report.csv from a grading run's files"
+    )
+    report.add_argument("out", type=Path, help="the --out folder of a grade run")
     return parser.parse_args(argv)
 
 
@@ -88,7 +95,8 @@ def main(argv: list[str] | None = None) -> int:
     # while they load must stop the grader too.
     stop_on_signals()
     try:
-        return grade(argv)
+        args = parse_args(sys.argv[1:] if argv is None else argv)
+        return report(args.out) if args.command == "report" else grade(args)
     except KeyboardInterrupt as stop:
         print(
             "interrupted: finished results are saved; run the same command again to resume",
@@ -97,7 +105,19 @@ def main(argv: list[str] | None = None) -> int:
         leave(getattr(stop, "exit_status", 128 + signal.SIGINT))
 
 
-def grade(argv: list[str] | None) -> int:
+def report(out: Path) -> int:
+    from autograder.report import write_report
+
+    try:
+        write_report(out)
+    except FileNotFoundError as exc:
+        print(f"error: no grading run in {out} ({exc.strerror}: {exc.filename})", file=sys.stderr)
+        return 2
+    print(f"class report in {out / 'report.html'} and {out / 'report.csv'}")
+    return 0
+
+
+def grade(args: argparse.Namespace) -> int:
     # Imported here, after main() installed the signal handlers: they load torch and nbgrader.
     import zipfile
 
@@ -106,7 +126,6 @@ def grade(argv: list[str] | None) -> int:
     from autograder.results import STATUSES
     from autograder.sandbox import Limits, SandboxUnavailable, check_sandbox, discover_layout
 
-    args = parse_args(sys.argv[1:] if argv is None else argv)
     if args.workers < 1:
         print("error: --workers must be at least 1", file=sys.stderr)
         return 2
@@ -129,7 +148,7 @@ def grade(argv: list[str] | None) -> int:
     counts = {s: sum(r.status == s for r in results) for s in STATUSES}
     summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
     print(f"{len(results)} students: {summary or 'none'}; grades in {args.out / 'grades.csv'}")
-    return 0
+    return report(args.out)
 
 
 if __name__ == "__main__":

@@ -49,7 +49,8 @@ def grade_student(
             assignment.max_score,
             [nb.to_json() for nb in notebooks],
         )
-    deadline = time.monotonic() + limits.submission_seconds
+    started = time.monotonic()
+    deadline = started + limits.submission_seconds
     notebooks, parsed = [], {}
     for source in assignment.notebooks:
         try:
@@ -78,6 +79,7 @@ def grade_student(
         [nb.to_json() for nb in notebooks],
     )
     result.timestamp = student.submitted_at
+    result.seconds = round(time.monotonic() - started, 3)
     write_autograded(assignment, student.student_id, parsed, result)
     return result
 

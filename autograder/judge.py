@@ -32,6 +32,7 @@ class CellResult:
     points: float
     score: float
     message: str
+    seconds: float | None = None  # the judge's time for the cell: calls and comparisons
 
 
 @dataclass
@@ -178,26 +179,32 @@ def _judge_cell(
     return CellResult(grade_id, points, points, f"passed ({len(cases)} cases)")
 
 
+def _since(started: float) -> float:
+    return round(time.monotonic() - started, 4)
+
+
 def _judge_pending(
     box: Sandbox, run: Run, source: SourceNotebook, cases: dict[str, list[Case]]
 ) -> None:
     while run.pending:
         grade_id = run.pending[0]
         points = source.tests[grade_id]
+        started = time.monotonic()
         try:
             result = _judge_cell(box, run, grade_id, points, cases[grade_id])
         except SandboxTimeout:
             if run.expired():
                 raise OutOfTime from None
             message = f"cell {grade_id} timed out after {run.limits.cell_seconds:g} s"
-            run.results[grade_id] = CellResult(grade_id, points, 0.0, message)
+            run.results[grade_id] = CellResult(grade_id, points, 0.0, message, _since(started))
             run.pending.pop(0)
             raise Restart(message, "timeout") from None
         except SandboxGone as gone:
             message = f"the process died while checking {grade_id} ({gone.reason})"
-            run.results[grade_id] = CellResult(grade_id, points, 0.0, message)
+            run.results[grade_id] = CellResult(grade_id, points, 0.0, message, _since(started))
             run.pending.pop(0)
             raise Restart(message, "crash") from None
+        result.seconds = _since(started)
         run.results[grade_id] = result
         run.pending.pop(0)
 

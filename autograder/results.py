@@ -48,6 +48,7 @@ class StudentResult:
     notebooks: list[dict] = field(default_factory=list)  # NotebookResult.to_json() each
     fingerprint: str = ""  # of the tests that produced it: a result from other tests is redone
     timestamp: str | None = None  # when the student submitted (nbgrader's timestamp.txt)
+    seconds: float | None = None  # wall-clock time the grader spent on the submission
 
     def to_json(self) -> dict:
         return dict(self.__dict__)

@@ -204,27 +204,6 @@ def test_gradebook_holds_the_same_scores(graded_corpus, graded_folder, course):
 
 
 STUDENT_SCRIPT = "STUDENT-SCRIPT-RAN"  # what every hostile_markup payload logs when it runs
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-]
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
 def _scripts_that_ran(browser, url: str) -> tuple[list[str], str]:
     """Open ``url`` (nothing but local requests allowed), let the page load and settle, and
     return what student script logged or alerted, and the page's visible text."""
