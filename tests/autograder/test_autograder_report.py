@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -215,3 +216,25 @@ def test_report_of_a_folder_without_a_grading_run_is_a_clear_error(tmp_path):
     )
     assert run.returncode == 2 and "no grading run" in run.stderr, run.stderr
     assert not (tmp_path / "report.html").exists()
+
+
+def test_grades_csv_decides_and_a_stale_result_file_adds_nothing(batch, tmp_path):
+    """A result file left by an earlier run (the regrade that replaced its row could not be
+    stored) must not lend its cells to the row grades.csv now holds."""
+    from autograder.report import write_report
+
+    out = tmp_path / "out"
+    shutil.copytree(batch, out)
+    grades = read_csv(out / "grades.csv")
+    for row in grades:
+        if row["student_id"] == "kernel_flipped":
+            row.update(score="0", status="error", message="grader error: disk full")
+    with open(out / "grades.csv", "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(grades[0]), quoting=csv.QUOTE_ALL)
+        writer.writeheader()
+        writer.writerows(grades)
+    write_report(out)
+    values = report_values(out)
+    assert values[("class", "", "", "judged_students")] == "5"
+    assert ("status_member", "kernel_flipped", "", "error") in values
+    assert not [k for k in values if k[0] == "slowest_cell" and k[1] == "kernel_flipped"]
