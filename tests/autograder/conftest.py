@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
 from grading_helpers import ASSIGNMENT, REPO, generate_assignment
-
-# The autograder (and its mutants module) is imported from the repo, as `python -m` does.
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
 
 
 @pytest.fixture(scope="session")

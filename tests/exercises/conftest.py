@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import sys
 
 import pytest
-from exercises_course import REPO, autograde_batch
+from exercises_course import autograde_batch
 
-if str(REPO) not in sys.path:  # autograder.mutants lives in the repo, not in an installed package
-    sys.path.insert(0, str(REPO))
 
 
 @pytest.fixture(scope="session")
