@@ -147,8 +147,8 @@ def resize_identity(k0=1, k1=2, k2=-1, p=1):
             "g": image(g),
             "transposed": out,  # the identity: the transposed convolution shows the same
             "matrix": np.stack(columns, axis=1),
-            "caption": f"padding 3 − 1 − p = {3 - 1 - p}. Phase sums κ̃₀ + κ̃₂ = "
-                       f"{number(g[0, 0, 0::2].sum())}, κ̃₁ + κ̃₃ = {number(g[0, 0, 1::2].sum())}, "
+            "caption": f"padding 3 − 1 − p = {3 - 1 - p}. Phase sums κ̂₀ + κ̂₂ = "
+                       f"{number(g[0, 0, 0::2].sum())}, κ̂₁ + κ̂₃ = {number(g[0, 0, 1::2].sum())}, "
                        f"both Σκ = {sum(kernel)}",
             "difference": "Largest |difference|: 0.0e+00"}  # integers: exactly equal
 
