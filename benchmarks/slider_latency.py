@@ -44,20 +44,16 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests" / "book"))
-
-from site_browser import (  # noqa: E402 - the shared helpers live with the browser tests
+from testkit.browser import block_other_hosts, launch_chromium, serve
+from testkit.site import (
     SLIDER,
     WIDGET_VIEW_SCRIPT,
-    block_other_hosts,
     embedded_state_scripts,
-    launch_chromium,
-    serve,
     slider_handles,
     toc_pages,
 )
 
+REPO = Path(__file__).resolve().parents[1]
 BUDGET_P95_MS = 16.0  # one frame at 60 Hz
 BUDGET_FIRST_INTERACTIVE_MS = 1500.0
 BUDGET_PAGE_BYTES = 3_000_000

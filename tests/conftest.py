@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from testkit.browser import launch_chromium, serve
+
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 
@@ -22,7 +24,6 @@ MARKS_OF_FIXTURES = {
     "built_site": {"slow"},  # jupyter-book build
     "student_jupyter": {"slow"},  # a Jupyter server
     "chromium": {"slow", "browser"},
-    "browser": {"slow", "browser"},
 }
 
 
@@ -70,3 +71,24 @@ def built_site() -> Path:
     log = f"{result.stdout[-6000:]}\n{result.stderr[-6000:]}"
     assert result.returncode == 0, f"book build failed:\n{log}"
     return root / "_build" / "html"
+
+
+@pytest.fixture(scope="session")
+def site_url(built_site: Path):
+    """The built site served on 127.0.0.1 at a free port; the base URL ends with "/"."""
+    with serve(built_site) as url:
+        yield url
+
+
+# The one browser of the tests (book, autograder, release). Module scope, not session: while a
+# sync Playwright runs, it marks its event loop as running in this thread, and asyncio.run()
+# (nbclient, Jupyter clients) refuses to start under it; between modules it is stopped.
+@pytest.fixture(scope="module")
+def chromium():
+    """Debian's chromium, driven by Playwright (never a downloaded browser)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        yield browser
+        browser.close()

@@ -16,8 +16,9 @@ file can only leak by being added here on purpose:
   imports a build tool);
 - ``docs/``: the built site, ready for GitHub Pages ("deploy from branch", folder /docs).
 
-It never copies ``solutions/``, ``autograder/``, ``tests/``, ``nbgrader_config.py`` or a
-gradebook, and it refuses to finish if an nbgrader solution or hidden-test marker shows up.
+It never copies ``solutions/``, ``autograder/``, ``tests/``, ``testkit/``,
+``nbgrader_config.py`` or a gradebook, and it refuses to finish if an nbgrader solution or
+hidden-test marker shows up.
 """
 
 from __future__ import annotations

@@ -15,11 +15,13 @@ from pathlib import Path
 import pytest
 from explorer_oracle import ExplorerChecks, check_page_explorers
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
-from site_browser import (
+from view_reading import RECORD_CANVAS_TEXT_JS
+
+from testkit.browser import block_other_hosts, is_local
+from testkit.site import (
     WIDGET_CONTENT_JS,
     WIDGET_VIEW_SCRIPT,
-    block_other_hosts,
-    is_local,
+    chapter_pages,
     slider_handles,
     slider_label,
     slider_value,
@@ -27,7 +29,6 @@ from site_browser import (
     toc_pages,
     wait_for_widgets,
 )
-from view_reading import RECORD_CANVAS_TEXT_JS
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -35,7 +36,7 @@ REPO = Path(__file__).resolve().parents[2]
 PAGES = toc_pages(REPO)
 # Chapters live in book/ (the repository layout); each must have math and sliders. Other
 # pages (the root, the exercises release) get every other check.
-CHAPTER_PAGES = [page for page in PAGES[1:] if page.startswith("book/")]
+CHAPTER_PAGES = chapter_pages(REPO)
 REDRAW_TIMEOUT_MS = 5000  # generous: a redraw takes milliseconds, CI machines are shared
 
 

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import anywidget
 import pytest
-from site_browser import loaded_urls
+
+from testkit.site import loaded_urls
 
 pytestmark = pytest.mark.slow
 

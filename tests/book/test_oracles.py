@@ -15,7 +15,8 @@ from explorer_oracle import (
     keys_to,
     oracles_by_module,
 )
-from site_browser import toc_pages
+
+from testkit.site import toc_pages
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -19,7 +19,8 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
-from site_browser import embedded_state_scripts, embedded_widget_state, loaded_urls, toc_pages
+
+from testkit.site import embedded_state_scripts, embedded_widget_state, loaded_urls, toc_pages
 
 pytestmark = pytest.mark.slow
 

@@ -12,7 +12,8 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from site_browser import toc_pages
+
+from testkit.site import toc_pages
 
 pytestmark = pytest.mark.slow
 

@@ -15,7 +15,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
-from site_browser import serve
 from view_reading import (
     READ_BLOCK_JS,
     RECORD_CANVAS_TEXT_JS,
@@ -40,6 +39,7 @@ from tconv.widgets import (
     text,
     vector,
 )
+from testkit.browser import serve
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 

@@ -11,29 +11,26 @@ from __future__ import annotations
 import copy
 import importlib.util
 import json
-import os
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from site_browser import (
+from scratch_book import MYST_NOTEBOOK_HEADER, build, make_book
+
+from testkit.browser import block_other_hosts, serve
+from testkit.site import (
     PACKED_WIDGET_STATE_TYPE,
     STANDARD_WIDGET_STATE_TYPE,
-    block_other_hosts,
     decoded_widget_state,
     embedded_state_scripts,
     embedded_widget_state,
-    serve,
     slider_handles,
     wait_for_widgets,
 )
 
 REPO = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
 
 
 def load_extension(name: str):
@@ -104,18 +101,7 @@ def test_the_packed_state_decodes_to_the_original(shared, uses, other):
 
 
 # A scratch book: the repository's configuration, one page per widget manager.
-NOTEBOOK_HEADER = """---
-jupytext:
-  text_representation:
-    extension: .md
-    format_name: myst
-kernelspec:
-  display_name: Python 3
-  language: python
-  name: python3
----
-"""
-EXPLORER_PAGE = NOTEBOOK_HEADER + """# Sliders
+EXPLORER_PAGE = MYST_NOTEBOOK_HEADER + """# Sliders
 
 The slider sets the length $n$ (math on the page: MathJax loads, and typesets the label).
 
@@ -126,7 +112,7 @@ explorer(lambda n: [vector("x", list(range(n)), key="x"), text(f"n = {n}", key="
          [Slider("n", "length $n$", 1, 4, 2)], name="ch99-scratch")
 ```
 """
-OUTPUT_PAGE = NOTEBOOK_HEADER + """# Output
+OUTPUT_PAGE = MYST_NOTEBOOK_HEADER + """# Output
 
 ```{code-cell} ipython3
 import ipywidgets as widgets
@@ -138,29 +124,12 @@ widgets.VBox([widgets.IntSlider(3, 0, 5, description="<b>bold</b>",
                                 description_allow_html=True), out])
 ```
 """
-TOC = """format: jb-book
-root: index
-chapters:
-  - file: sliders
-  - file: output
-"""
-
-
 @pytest.fixture(scope="module")
 def scratch_site(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("widget-pages") / "book"
-    root.mkdir()
-    shutil.copy(REPO / "_config.yml", root / "_config.yml")
-    for name in ("_vendor", "_ext"):
-        (root / name).symlink_to(REPO / name)
-    (root / "_toc.yml").write_text(TOC)
-    (root / "index.md").write_text("# A book\n\nTwo pages with widgets.\n")
-    (root / "sliders.md").write_text(EXPLORER_PAGE)
-    (root / "output.md").write_text(OUTPUT_PAGE)
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
-    result = subprocess.run(
-        [str(BIN / "jupyter-book"), "build", str(root), "-W", "-n", "--keep-going"],
-        cwd=root, env=env, capture_output=True, text=True, timeout=900)
+    root = make_book(tmp_path_factory.mktemp("widget-pages") / "book",
+                     {"sliders": EXPLORER_PAGE, "output": OUTPUT_PAGE},
+                     intro="Two pages with widgets.")
+    result = build(root)
     assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
     return root / "_build" / "html"
 

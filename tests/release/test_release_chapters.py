@@ -124,3 +124,5 @@ def test_release_installs_the_helper_package(student_release, tmp_path):
     shipped = {p.relative_to(source).as_posix() for p in (source / "tconv").iterdir()
                if p.suffix in (".py", ".js", ".css")}
     assert shipped and shipped <= packaged, sorted(shipped - packaged)
+    instructors = [n for n in packaged if n.startswith(("autograder/", "testkit/"))]
+    assert not instructors, instructors

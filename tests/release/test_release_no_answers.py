@@ -19,8 +19,8 @@ from leak_scan import leaks_in_file, leaks_in_tree, secrets_in, split_cell
 from release_helpers import REPO, student_release_tool
 
 pytestmark = pytest.mark.slow
-FORBIDDEN_IN_RELEASE = ["solutions", "autograder", "tests", "nbgrader_config.py", "gradebook.db",
-                        "requirements.txt", "Makefile", ".ci"]
+FORBIDDEN_IN_RELEASE = ["solutions", "autograder", "testkit", "tests", "nbgrader_config.py",
+                        "gradebook.db", "requirements.txt", "Makefile", ".ci"]
 
 
 @pytest.fixture(scope="module")

@@ -14,12 +14,9 @@ from urllib.parse import urlsplit
 import pytest
 from release_helpers import book_config, notebook_pages
 
+from testkit.browser import block_other_hosts
+
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
-LOCAL_SCHEMES = {"data", "blob", "about"}
 PAGE_LOAD_TIMEOUT_MS = 60_000
 THEBE_BUTTON = 'button[onclick="initThebeSBT()"]'
 SETTLED_MS, SETTLE_TIMEOUT_MS = 300, 30_000
@@ -54,42 +51,19 @@ def wait_until_settled(page) -> None:
     assert settled, f"the page kept loading or changing for {SETTLE_TIMEOUT_MS} ms"
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-def is_local(url: str) -> bool:
-    parts = urlsplit(url)
-    return parts.scheme in LOCAL_SCHEMES or parts.hostname == "127.0.0.1"
-
-
 def open_page(browser, url: str):
     """Load a page, blocking and recording every request that would leave the machine."""
     page = browser.new_page()
     record = {"errors": [], "foreign": []}
     page.on("pageerror", lambda error: record["errors"].append(str(error)))
-
-    def guard(route):
-        if is_local(route.request.url):
-            route.continue_()
-        else:
-            record["foreign"].append(route.request.url)
-            route.abort()
-
-    page.route("**/*", guard)
+    block_other_hosts(page, record["foreign"])
     page.goto(url, wait_until="networkidle", timeout=PAGE_LOAD_TIMEOUT_MS)
     return page, record
 
 
 @pytest.mark.parametrize("docname", notebook_pages())
-def test_live_code_button_present_and_page_clean(browser, site_url, docname):
-    page, record = open_page(browser, f"{site_url}/{docname}.html")
+def test_live_code_button_present_and_page_clean(chromium, site_url, docname):
+    page, record = open_page(chromium, f"{site_url}{docname}.html")
     try:
         assert page.locator(THEBE_BUTTON).count() == 1, f"{docname}: no Live Code button"
         page.locator(".dropdown-launch-buttons > button").click()

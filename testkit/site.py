@@ -1,34 +1,19 @@
-"""Serve the built book on 127.0.0.1 and drive Debian's chromium over it; read its pages.
+"""The built book as its tests and benchmarks/slider_latency.py read it.
 
-Shared by the book's tests and benchmarks/slider_latency.py, so all look at the site the same
-way: every page listed in _toc.yml, every ipywidgets slider on it, the files a page loads and
-the widget state it embeds.
+All look at the site the same way: every page listed in _toc.yml, every ipywidgets slider on
+it, the files a page loads and the widget state it embeds. Serving it and driving chromium over
+it: testkit.browser.
 """
 
 from __future__ import annotations
 
 import base64
-import contextlib
-import functools
 import gzip
-import http.server
 import json
 import re
-import threading
-from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import yaml
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
-LOCAL_HOST = "127.0.0.1"
-# Schemes that never leave the browser (anywidget imports its ES module from a blob: URL).
-IN_BROWSER_SCHEMES = {"data", "blob", "about"}
 
 # An ipywidgets slider (IntSlider, FloatSlider, ...) and its keyboard-focusable handle.
 SLIDER = ".widget-slider"
@@ -122,45 +107,10 @@ def toc_pages(repo: Path) -> list[str]:
     return [str(Path(f).with_suffix("")) + ".html" for f in toc_files(toc)]
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):  # noqa: A002 - the base class's name
-        pass
-
-
-@contextlib.contextmanager
-def serve(directory: Path) -> Iterator[str]:
-    """Serve ``directory`` on 127.0.0.1 at a free port; yields the base URL."""
-    handler = functools.partial(_QuietHandler, directory=str(directory))
-    server = http.server.ThreadingHTTPServer((LOCAL_HOST, 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://{LOCAL_HOST}:{server.server_port}/"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-def launch_chromium(playwright):
-    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-
-
-def is_local(url: str) -> bool:
-    parts = urlsplit(url)
-    return parts.scheme in IN_BROWSER_SCHEMES or parts.hostname == LOCAL_HOST
-
-
-def block_other_hosts(context, refused: list[str]) -> None:
-    """Abort (and record) every request that would leave 127.0.0.1, so tests stay offline."""
-
-    def route(route):
-        if is_local(route.request.url):
-            route.continue_()
-        else:
-            refused.append(route.request.url)
-            route.abort()
-
-    context.route("**/*", route)
+def chapter_pages(repo: Path) -> list[str]:
+    """The chapters among ``toc_pages``: the pages in book/ after the intro (the root), whatever
+    their number; other pages (the exercises release) are not chapters."""
+    return [page for page in toc_pages(repo)[1:] if page.startswith("book/")]
 
 
 # Resolves once the page's widgets have rendered and the DOM has been quiet for `quietMs`
