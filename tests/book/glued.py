@@ -13,12 +13,10 @@ from __future__ import annotations
 
 import ast
 import json
-import re
 from pathlib import Path
 
 import numpy as np
 import sympy
-from site_browser import explorer_names
 from torch_reference import conv1d_matrix
 
 
@@ -70,15 +68,3 @@ def check_glue(values: dict, expected: dict, errors=(), elsewhere=(),
         f"{name}: {got!r} != {want!r}" for name, (got, want) in wrong.items())
     too_large = {name: values[name] for name in errors if float(values[name]) > tolerance}
     assert not too_large, f"differences above {tolerance}: {too_large}"
-
-
-def check_chapter_page(html: str, explorers, rendered: str) -> None:
-    """A chapter page has its learning goals, at least 3 folded answers, its explorers (by
-    name, in the embedded widget state), a summary, and shows the glued text ``rendered``."""
-    assert "In this chapter you will" in html, "learning goals"
-    assert len(re.findall(r"<details[^>]*sd-dropdown", html)) >= 3, "folded answers"
-    on_page = explorer_names(html)
-    for name in explorers:
-        assert name in on_page, f"explorer {name} is not on the page"
-    assert 'id="summary"' in html, "summary"
-    assert rendered in html, "a glued answer is not rendered"

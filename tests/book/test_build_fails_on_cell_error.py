@@ -8,32 +8,14 @@ failure already recorded in the execution cache.
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
+from scratch_book import MYST_NOTEBOOK_HEADER, build, make_book
 
 pytestmark = pytest.mark.slow
 
-REPO = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
-
 FAILURE = "InjectedFailureForTheBuildTest"
 
-CHAPTER = """---
-jupytext:
-  text_representation:
-    extension: .md
-    format_name: myst
-kernelspec:
-  display_name: Python 3
-  language: python
-  name: python3
----
-# A chapter
+CHAPTER = MYST_NOTEBOOK_HEADER + """# A chapter
 
 ```{code-cell} ipython3
 answer = 6 * 7
@@ -47,37 +29,9 @@ raise RuntimeError("{FAILURE}")
 ```
 """
 
-TOC = """format: jb-book
-root: index
-chapters:
-  - file: chapter
-"""
-
-
-def make_book(root: Path) -> None:
-    """A two-page book that uses the repository's own _config.yml and the files it points to."""
-    root.mkdir()
-    shutil.copy(REPO / "_config.yml", root / "_config.yml")
-    for name in ("_vendor", "_ext"):  # html_extra_path and local extensions, when present
-        if (REPO / name).exists():
-            (root / name).symlink_to(REPO / name)
-    (root / "_toc.yml").write_text(TOC)
-    (root / "index.md").write_text("# A book\n\nOne chapter follows.\n")
-    (root / "chapter.md").write_text(CHAPTER)
-
-
-def build(root: Path) -> subprocess.CompletedProcess:
-    """The same build command as `make book` (the venv first on PATH, for the kernel)."""
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
-    return subprocess.run(
-        [str(BIN / "jupyter-book"), "build", str(root), "-W", "-n", "--keep-going"],
-        cwd=root, env=env, capture_output=True, text=True, timeout=600,
-    )
-
 
 def test_failing_cell_fails_the_build_even_when_cached(tmp_path):
-    book = tmp_path / "book"
-    make_book(book)
+    book = make_book(tmp_path / "book", {"chapter": CHAPTER}, intro="One chapter follows.")
     clean = build(book)
     assert clean.returncode == 0, f"control build failed:\n{(clean.stdout + clean.stderr)[-3000:]}"
 

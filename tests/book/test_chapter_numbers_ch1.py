@@ -12,7 +12,6 @@ import html
 import re
 
 import pytest
-from site_browser import explorer_names
 from torch_reference import (
     inner_product_text,
     torch_conv1d,
@@ -170,10 +169,3 @@ def test_sweep_count_and_error(page):
     assert match, "the sweep's sentence is missing"
     assert int(match.group(1)) == accepted
     assert float(match.group(2)) < 1e-12
-
-
-def test_three_explorers_and_folded_answers(raw):
-    names = set(explorer_names(raw))
-    assert {"ch01-sliding-window", "ch01-conv-matrix", "ch01-two-products"} <= names
-    assert raw.count("Predict, then check") >= 3
-    assert len(re.findall(r'<details[^>]*class="[^"]*sd-dropdown', raw)) >= 3, "folded answers"

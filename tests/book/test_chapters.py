@@ -15,7 +15,6 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from book_pages import chapter_html, visible_text
-from site_browser import embedded_widget_state
 
 from tconv import ops
 
@@ -53,23 +52,6 @@ def test_index_links_every_chapter(built_site):
     assert exercise_links, "the intro page does not link the exercises"
     for link in exercise_links:
         assert (built_site / "book" / link).resolve().is_file(), f"broken exercise link {link}"
-
-
-@pytest.mark.parametrize("number", list(CHAPTERS))
-def test_every_chapter_has_math_an_explorer_and_a_figure(built_site, number):
-    raw = raw_page(built_site, number)
-    state = embedded_widget_state(raw)
-    assert state, "no embedded widget state: the chapter has no explorer"
-    assert any(model["model_module"] == "anywidget" for model in state["state"].values()), (
-        "no tconv explorer (anywidget) in the widget state")
-    assert re.search(r'<img[^>]+src="[^"]+\.png"', raw), "no code-generated figure"
-    assert "\\(" in raw or "\\[" in raw or "math notranslate" in raw, "no math"
-
-
-@pytest.mark.parametrize("number", list(CHAPTERS))
-def test_colab_install_cell_is_hidden_and_no_cell_failed(pages, number):
-    assert "google.colab" not in pages[number], "the Colab-only cell shows on the site"
-    assert "Traceback" not in pages[number]
 
 
 def test_chapter1_fleuret_convolution(pages):
