@@ -15,7 +15,8 @@ picks one of two managers (both vendored, see _vendor/README.md):
 
 Both load require.js and ``vendor/offline_widgets.js`` (require.js paths to this site), all
 deferred: nothing blocks the page while it is parsed. On the book's manager's pages, MathJax
-typesets once the widgets are rendered (``widgets_before_math.js``, inlined).
+loads and typesets once the widgets are rendered (``widgets_before_math.js``, inlined): its
+script tag is held (a type that does not run) until then.
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ OFFLINE_WIDGETS_JS = "../vendor/offline_widgets.js"
 BOOK_MANAGER_JS = "../vendor/widgets/embed.js"
 BOOK_MANAGER_CSS = "../vendor/widgets/embed.css"
 HTML_MANAGER_JS = "../vendor/html-manager/embed-amd.js"
+# Off-screen sections skip style, layout and paint until they come near (from _ext/static/).
+SECTIONS_CSS = "tconv-sections.css"
 # Widget modules loaded by require.js that the page can start fetching at once, as site paths:
 # where offline_widgets.js maps them (anywidget, the front-end of every explorer).
 PRELOADED_MODULES = {"anywidget": "vendor/anywidget/index.js"}
@@ -52,6 +55,8 @@ PRELOADED_MODULES = {"anywidget": "vendor/anywidget/index.js"}
 WIDGETS_CDN = "../vendor/npm/"
 BUILT_IN_MODULES = ("@jupyter-widgets/base", "@jupyter-widgets/controls")
 WIDGETS_BEFORE_MATH_JS = Path(__file__).with_name("widgets_before_math.js")
+# The type that holds the MathJax loader's script tag until widgets_before_math.js starts it.
+MATHJAX_HELD_TYPE = "text/x-tconv-mathjax"
 SHARED_STRING_MIN_CHARS = 1000  # shorter repeats cost less than their address
 # After myst-nb (500) has added the state; before sphinx_offline's checks (900).
 PRIORITY = 600
@@ -115,9 +120,20 @@ def model_modules(state: dict) -> set[str]:
     return {model.get("model_module") for model in state.get("state", {}).values()}
 
 
+def hold_mathjax(app: Sphinx, scripts: list) -> None:
+    """Give the page's MathJax loader a type that does not run; widgets_before_math.js loads it
+    once the widgets are rendered. Its components stay preloaded (sphinx_offline.py)."""
+    for script in list(scripts):
+        if script.filename and str(script.filename).endswith(app.config.mathjax_path):
+            scripts.remove(script)
+            app.add_js_file(app.config.mathjax_path, priority=script.priority,
+                            type=MATHJAX_HELD_TYPE)
+
+
 def add_widget_assets(app: Sphinx, pagename: str, context: dict, state: dict) -> None:
     reasons = html_manager_reasons(state)
     common = {"priority": PRIORITY, "defer": "defer"}
+    app.add_css_file(SECTIONS_CSS, priority=PRIORITY)
     app.add_js_file(REQUIRE_JS, **common)
     app.add_js_file(OFFLINE_WIDGETS_JS, **common, **{"data-jupyter-widgets-cdn": WIDGETS_CDN})
     if reasons:
@@ -126,6 +142,7 @@ def add_widget_assets(app: Sphinx, pagename: str, context: dict, state: dict) ->
                         body=script_body(compact_json(state)))
         app.add_js_file(HTML_MANAGER_JS, **common)
         return
+    hold_mathjax(app, context.get("script_files") or [])
     app.add_js_file(None, priority=PRIORITY, type=PACKED_STATE_TYPE, body=packed_state(state))
     app.add_js_file(None, priority=PRIORITY,
                     body=script_body(WIDGETS_BEFORE_MATH_JS.read_text(encoding="utf-8")))

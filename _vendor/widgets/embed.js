@@ -40,9 +40,11 @@ function requireModule(name) {
 // Widget labels such as "length $n$" are typeset by MathJax 3 when the page loads it. The
 // controls ask the manager's rendermime for a LaTeX typesetter (before MathJax 2's API, which
 // MathJax 3 lacks). The page's MathJax takes \(...\) only ($ is MyST's, at build time), so a
-// label's $...$ is rewritten first, as JupyterLab reads it. MathJax is a deferred script, in
-// place by DOMContentLoaded; each typeset waits for the previous one (MathJax 3 must not
-// typeset twice at once).
+// label's $...$ is rewritten first, as JupyterLab reads it. Each typeset waits for the previous
+// one (MathJax 3 must not typeset twice at once) through MathJax.startup.promise. On the book's
+// pages MathJax loads once every widget is rendered (_ext/widgets_before_math.js); until then
+// that promise is a stand-in that settles once the loaded MathJax has typeset the page, so a
+// label rendered before is typeset by the loaded MathJax (window.MathJax by then), after it.
 const INLINE_DOLLARS = /(^|[^\\])\$([^$]+)\$/g;
 
 const latexTypesetter = {
@@ -54,7 +56,7 @@ const latexTypesetter = {
         element.textContent = element.textContent.replace(INLINE_DOLLARS, "$1\\($2\\)");
       }
       mathjax.startup.promise = mathjax.startup.promise
-        .then(() => mathjax.typesetPromise([element]))
+        .then(() => window.MathJax.typesetPromise([element]))
         .catch((error) => console.error("MathJax could not typeset a widget label", error));
     };
     if (document.readyState === "loading") {
@@ -116,29 +118,37 @@ async function decodeState(script) {
   return state;
 }
 
-// The models a view needs: its own and every model it refers to ("IPY_MODEL_<id>" anywhere in
-// a state), recursively.
-function referencedIds(state, modelId) {
-  return [...JSON.stringify(state.state[modelId].state).matchAll(/IPY_MODEL_([\w-]+)/g)]
-    .map((match) => match[1]).filter((id) => id in state.state);
+// The models each model refers to ("IPY_MODEL_<id>" anywhere in its state), found once: an
+// explorer's state holds its whole precomputed table.
+function referencesOf(state) {
+  const references = new Map();
+  return (modelId) => {
+    if (!references.has(modelId)) {
+      references.set(modelId, [...JSON.stringify(state.state[modelId].state)
+        .matchAll(/IPY_MODEL_([\w-]+)/g)].map((match) => match[1])
+        .filter((id) => id in state.state));
+    }
+    return references.get(modelId);
+  };
 }
 
-function closure(state, modelId, into = new Set()) {
+// The models a view needs: its own and every model it refers to, recursively.
+function closure(referencedIds, modelId, into = new Set()) {
   if (!into.has(modelId)) {
     into.add(modelId);
-    referencedIds(state, modelId).forEach((id) => closure(state, id, into));
+    referencedIds(modelId).forEach((id) => closure(referencedIds, id, into));
   }
   return into;
 }
 
 // Creates the models in `ids` not created yet, then those that only refer to created models
 // (jslink's links, which no view shows): one explorer at a time.
-async function createModels(manager, state, ids, created) {
+async function createModels(manager, state, referencedIds, ids, created) {
   const fresh = new Set([...ids].filter((id) => !created.has(id)));
   for (const id of Object.keys(state.state)) {
     if (!created.has(id) && !fresh.has(id)
-        && referencedIds(state, id).every((ref) => created.has(ref) || fresh.has(ref))
-        && referencedIds(state, id).some((ref) => fresh.has(ref))) fresh.add(id);
+        && referencedIds(id).every((ref) => created.has(ref) || fresh.has(ref))
+        && referencedIds(id).some((ref) => fresh.has(ref))) fresh.add(id);
   }
   if (!fresh.size) return;
   const part = Object.fromEntries([...fresh].map((id) => [id, state.state[id]]));
@@ -153,14 +163,48 @@ async function drawn(view) {
   await Promise.all(children.map(drawn));
 }
 
-// Each view goes where its script tag is, in reading order, its models created just before:
-// the first widget on the page is interactive before the others' models exist.
+// A view's tag is near the window when it is at most a window's height above or below it.
+function nearTheWindow(tag) {
+  const box = tag.parentElement.getBoundingClientRect();
+  return box.bottom > -window.innerHeight && box.top < 2 * window.innerHeight;
+}
+
+// Resolves when the browser is idle (within IDLE_WAIT_MS at most) or when `tag` comes near the
+// window, whichever is first: a reader who scrolls to a widget gets it next.
+const IDLE_WAIT_MS = 200;
+
+function idleOrNear(tag) {
+  return new Promise((resolve) => {
+    const observer = new IntersectionObserver((entries) => {
+      if (entries.some((entry) => entry.isIntersecting)) done();
+    }, { rootMargin: "100% 0px" });
+    const idle = window.requestIdleCallback
+      ? window.requestIdleCallback(() => done(), { timeout: IDLE_WAIT_MS })
+      : setTimeout(() => done(), 0);
+    function done() {
+      observer.disconnect();
+      (window.cancelIdleCallback || clearTimeout)(idle);
+      resolve();
+    }
+    observer.observe(tag.parentElement);
+  });
+}
+
+// Each view goes where its script tag is, its models created just before. The views near the
+// window come first, in reading order (the page may open at an anchor), then the others, one
+// at a time when the browser is idle: the first widget in sight is interactive before the
+// others' models exist, and the page answers the reader between two widgets.
 async function renderViews(manager, state) {
+  const referencedIds = referencesOf(state);
   const created = new Set();
-  for (const tag of document.querySelectorAll(`script[type="${VIEW_TYPE}"]`)) {
+  const tags = [...document.querySelectorAll(`script[type="${VIEW_TYPE}"]`)].filter((tag) =>
+    tag.parentElement && JSON.parse(tag.textContent).model_id in state.state);
+  const near = tags.filter(nearTheWindow);
+  const order = [...near, ...tags.filter((tag) => !near.includes(tag))];
+  for (const [index, tag] of order.entries()) {
+    if (index > 0) await idleOrNear(tag);
     const { model_id: modelId } = JSON.parse(tag.textContent);
-    if (!(modelId in state.state) || !tag.parentElement) continue;
-    await createModels(manager, state, closure(state, modelId), created);
+    await createModels(manager, state, referencedIds, closure(referencedIds, modelId), created);
     const area = document.createElement("div");
     area.className = "widget-subarea";
     tag.parentElement.insertBefore(area, tag);
@@ -168,12 +212,13 @@ async function renderViews(manager, state) {
     await manager.display_view(view, area);
     await drawn(view);
   }
-  await createModels(manager, state, Object.keys(state.state), created);  // any left
+  await createModels(manager, state, referencedIds, Object.keys(state.state), created);  // any left
 }
 
-// The page's MathJax waits for the widgets (see _ext/widgets_before_math.js): typesetting a
-// long page is the longest task while it loads, and anywidget gives each model 2 s to start.
-// It is let go once, whatever happens here.
+// The page's MathJax waits for the widgets (see _ext/widgets_before_math.js): loading it costs
+// the main thread about as much as this manager, typesetting a long page is the longest task
+// while it loads, and anywidget gives each model 2 s to start. It is let go once, whatever
+// happens here.
 function letMathJaxGo() {
   if (typeof window.tconvWidgetsShown === "function") window.tconvWidgetsShown();
 }
