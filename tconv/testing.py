@@ -24,6 +24,7 @@ import traceback
 import warnings
 from collections.abc import Callable
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -39,19 +40,16 @@ except ImportError:  # pragma: no cover - exercised only where torch is absent
     torch = None
 
 __all__ = [
-    "RTOL",
-    "ATOL",
     "CheckFailed",
     "TorchBlocked",
+    "Tolerance",
     "checker",
     "compare",
     "random_generator",
     "torch_blocked",
     "REFERENCES",
+    "TOLERANCES",
 ]
-
-RTOL = 1e-7
-ATOL = 1e-9
 
 # Private references, taken at import time (see the module docstring).
 _array = np.array
@@ -61,6 +59,7 @@ _absolute = np.absolute  # a ufunc object: its behaviour cannot be patched
 _array2string = np.array2string
 _default_rng = np.random.default_rng
 _ndarray = np.ndarray
+_integer, _bool = np.integer, np.bool_
 _isinstance = isinstance
 _getframe = sys._getframe  # taken before a notebook cell could replace it
 if torch is not None:
@@ -160,12 +159,42 @@ def reference_conv1d_input_grad(grad_output, weight, input_length, stride=1, pad
     return grad_input.numpy()
 
 
+# The torch oracle of each graded function (the grading contract, autograder/contract.py, names
+# the function each graded cell checks; the judge and these checks both call these).
 REFERENCES: dict[str, Callable] = {
     "conv1d_matrix": reference_conv1d_matrix,
     "transposed_output_size": reference_transposed_output_size,
     "conv_transpose1d": reference_conv_transpose1d,
     "conv_transpose2d": reference_conv_transpose2d,
     "conv1d_input_grad": reference_conv1d_input_grad,
+}
+
+
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """How close an answer must be: ``|actual - expected| <= atol + rtol * |expected|`` in
+    float64, elementwise; ``exact`` answers (sizes) must be that very integer."""
+
+    rtol: float = 0.0
+    atol: float = 0.0
+    exact: bool = False
+
+    def __str__(self) -> str:
+        return "exact" if self.exact else f"rtol {self.rtol:g}, atol {self.atol:g}"
+
+
+FLOAT64 = Tolerance(rtol=1e-7, atol=1e-9)  # a few ulps of summation order, no more
+EXACT = Tolerance(exact=True)
+
+# The one tolerance table: the students' checks and the instructor's judge both compare with it.
+TOLERANCES: dict[str, Tolerance] = {
+    "conv1d_matrix": FLOAT64,
+    "transposed_output_size": EXACT,
+    "conv_transpose1d": FLOAT64,
+    "conv_transpose2d": FLOAT64,
+    "conv1d_input_grad": FLOAT64,
 }
 
 
@@ -275,11 +304,18 @@ def describe_call(name: str, args, kwargs) -> str:
     return f"{name}({', '.join(parts)})"
 
 
-def compare(actual, expected, rtol: float = RTOL, atol: float = ATOL) -> str | None:
-    """Return None when ``actual`` matches ``expected`` (same shape, all values close), else why.
+def compare(
+    actual, expected, tolerance: Tolerance = FLOAT64, show_arrays: bool = True
+) -> str | None:
+    """Return None when ``actual`` matches ``expected`` within ``tolerance``, else why.
 
-    Close means ``|actual - expected| <= atol + rtol * |expected|`` in float64, elementwise.
+    The one comparison of the course: the students' checks and the instructor's judge both
+    call it with the function's entry in :data:`TOLERANCES`. A failure names the shapes, how
+    many values differ, and the largest difference with its index; ``show_arrays`` adds both
+    arrays when they are small (the judge leaves them out: its message is one line of a CSV).
     """
+    if tolerance.exact:
+        return _compare_exact(actual, expected)
     if _isinstance(actual, _NotNumbers):
         return f"returned {actual.type_name}, which is not an array of numbers ({actual.error})"
     try:
@@ -292,7 +328,8 @@ def compare(actual, expected, rtol: float = RTOL, atol: float = ATOL) -> str | N
     if actual.size == 0:
         return None
     difference = _absolute(actual - expected)
-    bad = ~(difference <= atol + rtol * _absolute(expected))  # NaN compares False: bad
+    allowed = tolerance.atol + tolerance.rtol * _absolute(expected)
+    bad = ~(difference <= allowed)  # NaN compares False: bad
     if not bad.any():
         return None
     not_a_number = difference != difference
@@ -300,13 +337,36 @@ def compare(actual, expected, rtol: float = RTOL, atol: float = ATOL) -> str | N
     flat = int(not_a_number.argmax()) if not_a_number.any() else int((difference * bad).argmax())
     worst = _unravel_index(flat, actual.shape)
     index = tuple(int(i) for i in worst)
-    return (
+    summary = (
         f"shapes agree {expected.shape}, but {int(bad.sum())} of {actual.size} values differ; "
         f"largest difference {float(difference[worst]):.3g} at index {index} "
-        f"(expected {float(expected[worst]):.6g}, got {float(actual[worst]):.6g})\n"
+        f"(expected {float(expected[worst]):.6g}, got {float(actual[worst]):.6g})"
+    )
+    if not show_arrays:
+        return summary
+    return (
+        f"{summary}\n"
         f"expected: {_describe_array(expected)}\n"
         f"actual:   {_describe_array(actual)}"
     )
+
+
+def _whole_number(value) -> int | None:
+    """``value`` as an int if it is one (a Python or numpy integer, or a 0-d integer array as
+    the judge receives it), else None; a bool or a float such as 6.0 is not a size."""
+    if _isinstance(value, _ndarray):
+        return int(value) if value.shape == () and value.dtype.kind in "iu" else None
+    if _isinstance(value, (int, _integer)) and not _isinstance(value, (bool, _bool)):
+        return int(value)
+    return None
+
+
+def _compare_exact(actual, expected) -> str | None:
+    expected, got = int(expected), _whole_number(actual)
+    if got is None:
+        shown = _describe_array(actual) if _isinstance(actual, _ndarray) else repr(actual)
+        return f"expected the int {expected}, got {type(actual).__name__} {shown}"
+    return None if got == expected else f"expected {expected}, got {got}"
 
 
 def _student_frames(error: BaseException) -> list[str]:
@@ -383,18 +443,17 @@ def _is_pair_of_ints(value) -> bool:
     return _isinstance(value, tuple) and all(_isinstance(v, int) for v in value)
 
 
-def checker(
-    name: str, function: Callable | None = None, rtol: float = RTOL, atol: float = ATOL
-) -> Callable:
+def checker(name: str, function: Callable | None = None) -> Callable:
     """Return ``check(*args, **kwargs)``, which compares ``function`` with torch on one case.
 
-    ``name`` is the graded function's name (a key of :data:`REFERENCES`). Without
+    ``name`` is the graded function's name (a key of :data:`REFERENCES` and
+    :data:`TOLERANCES`). Without
     ``function``, the caller's global of that name is checked: a test cell then never raises
     a NameError, whose traceback would print the cell's (hidden) lines. Positional arguments
     that are lists or arrays are converted to float64 arrays; keyword arguments are passed
     unchanged to both torch and ``function``.
     """
-    reference = REFERENCES[name]
+    reference, tolerance = REFERENCES[name], TOLERANCES[name]
     if function is None:
         function = _getframe(1).f_globals.get(name)
     if not callable(function):
@@ -410,20 +469,11 @@ def checker(
         except KeyboardInterrupt:  # a timeout landing here must not print the test cell either
             raise CheckFailed(f"{describe_call(name, args, kwargs)}: interrupted") from None
         actual = _call_blocked(name, function, tuple(_fresh(a) for a in args), dict(kwargs))
-        if _isinstance(expected, int):
-            problem = _compare_int(actual, expected)
-        else:
-            problem = compare(actual, expected, rtol, atol)
+        problem = compare(actual, expected, tolerance)
         if problem is not None:
             raise CheckFailed(f"{describe_call(name, args, kwargs)}: {problem}")
 
     return check
-
-
-def _compare_int(actual, expected: int) -> str | None:
-    if not _isinstance(actual, (int, np.integer)) or _isinstance(actual, bool):
-        return f"expected the int {expected}, got {type(actual).__name__} {actual!r}"
-    return None if int(actual) == expected else f"expected {expected}, got {int(actual)}"
 
 
 def random_generator(seed: int) -> np.random.Generator:
