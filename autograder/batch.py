@@ -14,7 +14,7 @@ from tqdm import tqdm
 
 from autograder.assignment import Assignment, SourceNotebook
 from autograder.autograded import write_autograded
-from autograder.cases import build_cases
+from autograder.cases import build_cases, cases_digest
 from autograder.class_zip import unpack_zip
 from autograder.feedback import write_feedback
 from autograder.gradebook import open_gradebook, record
@@ -84,12 +84,14 @@ def grade_student(
     return result
 
 
-def grading_fingerprint(assignment: Assignment) -> str:
-    """Changes whenever the graded cells, their points or the judge's cases change."""
+def grading_fingerprint(assignment: Assignment, cases: dict) -> str:
+    """Changes whenever the graded cells, their points, the judge's cases (calls, expected
+    outputs, tolerances) or the judge itself change."""
     digest = hashlib.sha256()
     for nb in assignment.notebooks:
         digest.update(json.dumps([nb.name, nb.tests, nb.locked], sort_keys=True).encode())
-    for module in ("cases.py", "judge.py", "runner.py"):
+    digest.update(cases_digest(cases).encode())
+    for module in ("judge.py", "runner.py"):
         digest.update((Path(__file__).with_name(module)).read_bytes())
     return digest.hexdigest()[:16]
 
@@ -143,7 +145,13 @@ def grade_batch(
         tempfile.TemporaryDirectory(prefix="autograder-") as scratch,
     ):
         batch = Batch(
-            assignment, cases, layout, limits, out, gradebook, grading_fingerprint(assignment)
+            assignment,
+            cases,
+            layout,
+            limits,
+            out,
+            gradebook,
+            grading_fingerprint(assignment, cases),
         )
         students = collect_students(assignment, submissions, Path(scratch))
         todo = []
