@@ -5,7 +5,7 @@
 Prints, side by side with their budgets:
 - the public test cells of a correct submission re-run on a warm kernel (issue budget: 3 s);
 - the same cells with the hidden tests too (the source notebook), warm;
-- plain `nbgrader autograde` of a class made by autograder/mutants.py in a temporary copy of
+- plain `nbgrader autograde` of a class made by testkit/mutants.py in a temporary copy of
   the course: wall time and seconds per submission.
 """
 
@@ -21,14 +21,12 @@ import tempfile
 import time
 from pathlib import Path
 
+import nbformat
+from nbclient import NotebookClient
+
+from testkit.mutants import BUGS, make_submission
+
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))  # the autograder package lives in the repo, not in site-packages
-
-import nbformat  # noqa: E402
-from nbclient import NotebookClient  # noqa: E402
-
-from autograder.mutants import BUGS, make_submission  # noqa: E402
-
 ASSIGNMENT = "transposed_conv"
 SOURCE = REPO / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
 PUBLIC_BUDGET_S = 3.0

@@ -1,11 +1,10 @@
 """Student-style submissions, correct or with one deliberate bug, made from a source notebook.
 
-The regression tests and the benchmark grade these and compare with :data:`EXPECTED_SCORES`.
+The regression tests and the benchmarks grade these and compare with :data:`EXPECTED_SCORES`.
 Each bug is a small set of textual edits to the model answers, so the submissions follow the
 source notebook as it evolves; an edit whose text is no longer found raises ``ValueError``
-instead of silently making a correct submission.
-
-Only nbformat is imported: this module is used by the tests and the benchmark.
+instead of silently making a correct submission. Each bug names the graded cells it must fail;
+its expected score is what the source notebook's points leave (never a number written here).
 """
 
 from __future__ import annotations
@@ -15,9 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
+from nbgrader.utils import is_solution
 
-BEGIN_SOLUTION, END_SOLUTION = "### BEGIN SOLUTION", "### END SOLUTION"
-BEGIN_HIDDEN, END_HIDDEN = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
+from autograder.contract import CELLS, points
+from testkit.notebooks import (
+    solution_delimiters,
+    source_notebooks,
+    strip_hidden_tests,
+)
 
 
 @dataclass(frozen=True)
@@ -114,83 +118,120 @@ _WRAPS_TORCH_PREBOUND = tuple(
 
 
 def _insert_at_answer_start(function: str, line: str) -> Edit:
-    """A bug that overrides an argument: ``line`` becomes the answer's first statement."""
+    """A bug that overrides an argument: ``line`` runs just before the answer reads its input."""
     first = {
         "conv_transpose1d": "x = np.asarray(input, dtype=float)\n",
     }[function]
     return Edit(function, first, f"{line}\n    {first}")
 
 
-# bug name -> (one-line description, edits, expected score)
-_BUGS: dict[str, tuple[str, tuple[Edit, ...], float]] = {
+CONV_TRANSPOSE1D = tuple(
+    grade_id for grade_id, cell in CELLS.items() if cell.function == "conv_transpose1d"
+)
+CONV_TRANSPOSE2D = tuple(
+    grade_id for grade_id, cell in CELLS.items() if cell.function == "conv_transpose2d"
+)
+EVERY_CELL = tuple(CELLS)
+
+# bug name -> (one-line description, edits, the graded cells it fails)
+_BUGS: dict[str, tuple[str, tuple[Edit, ...], tuple[str, ...]]] = {
     "kernel_flipped": (
         "conv_transpose1d uses the kernel reversed (true convolution instead of correlation)",
         (Edit("conv_transpose1d", "wg[:, :, j]", "wg[:, :, k - 1 - j]"),),
-        6,
+        (*CONV_TRANSPOSE1D, "conv1d_input_grad"),
     ),
     "stride_ignored": (
         "conv_transpose1d always uses stride 1",
         (_insert_at_answer_start("conv_transpose1d", "stride = 1  # bug"),),
-        14,
+        (
+            "conv_transpose1d_stride2",
+            "conv_transpose1d_output_padding",
+            "conv_transpose1d_general",
+            "conv1d_input_grad",
+        ),
     ),
     "padding_ignored": (
         "conv_transpose1d never crops the padding",
         (_insert_at_answer_start("conv_transpose1d", "padding = 0  # bug"),),
-        15,
+        (
+            "conv_transpose1d_padding",
+            "conv_transpose1d_output_padding",
+            "conv_transpose1d_general",
+            "conv1d_input_grad",
+        ),
     ),
     "output_padding_ignored": (
         "conv_transpose1d ignores output_padding",
         (_insert_at_answer_start("conv_transpose1d", "output_padding = 0  # bug"),),
-        16,
+        ("conv_transpose1d_output_padding", "conv_transpose1d_general", "conv1d_input_grad"),
     ),
     "groups_ignored": (
         "conv_transpose1d treats every call as groups=1",
         (_insert_at_answer_start("conv_transpose1d", "groups = 1  # bug"),),
-        18,
+        ("conv_transpose1d_groups", "conv_transpose1d_general"),
     ),
     "bias_ignored": (
         "conv_transpose1d never adds the bias",
         (Edit("conv_transpose1d", "out = out + np.asarray(bias, dtype=float)[:, None]", "pass"),),
-        18,
+        ("conv_transpose1d_bias", "conv_transpose1d_general"),
     ),
     "matrix_transposed": (
         "conv1d_matrix returns W transposed",
         (Edit("conv1d_matrix", "return W", "return W.T"),),
-        17,
+        ("conv1d_matrix",),
     ),
     "output_size_no_dilation": (
         "transposed_output_size ignores dilation (so do the functions that use it)",
         (Edit("transposed_output_size", "dilation * (kernel_size - 1)", "(kernel_size - 1)"),),
-        15,
+        (
+            "transposed_output_size",
+            "conv_transpose1d_dilation",
+            "conv_transpose1d_general",
+            "conv_transpose2d_general",
+        ),
     ),
     "grad_unread_ignored": (
         "conv1d_input_grad forgets the input positions a strided conv1d never reads",
         (Edit("conv1d_input_grad", "output_padding=unread", "output_padding=0"),),
-        17,
+        ("conv1d_input_grad",),
     ),
     "only_1d": (
         "conv_transpose2d is not implemented (raises NotImplementedError)",
         (Edit("conv_transpose2d", None, 'raise NotImplementedError("only 1D so far")'),),
-        16,
+        CONV_TRANSPOSE2D,
     ),
     "wraps_torch": (
         "every answer calls torch (F.conv1d, F.conv_transpose1d/2d, autograd)",
         _WRAPS_TORCH,
-        0,
+        EVERY_CELL,
     ),
     "wraps_torch_prebound": (
         "conv_transpose1d/2d call torch.ops.aten.convolution, saved before any check runs",
         _WRAPS_TORCH_PREBOUND,
-        3,
+        (*CONV_TRANSPOSE1D, *CONV_TRANSPOSE2D, "conv1d_input_grad"),
     ),
 }
 
 BUGS: dict[str, str] = {name: description for name, (description, _, _) in _BUGS.items()}
-MAX_SCORE = 19.0
-EXPECTED_SCORES: dict[str | None, float] = {
-    None: MAX_SCORE,
-    **{name: float(score) for name, (_, _, score) in _BUGS.items()},
+FAILED_CELLS: dict[str | None, tuple[str, ...]] = {
+    None: (),
+    **{name: failed for name, (_, _, failed) in _BUGS.items()},
 }
+
+
+def expected_scores(source_notebook: Path) -> dict[str | None, float]:
+    """Each bug's score (None: the correct submission's) by the source notebook's points."""
+    worth = points(source_notebook)
+    return {
+        bug: float(sum(p for grade_id, p in worth.items() if grade_id not in failed))
+        for bug, failed in FAILED_CELLS.items()
+    }
+
+
+# Read once from the course's source notebook: the tests and benchmarks grade copies of it.
+(_SOURCE,) = source_notebooks()
+EXPECTED_SCORES = expected_scores(_SOURCE)
+MAX_SCORE = EXPECTED_SCORES[None]
 
 
 def make_submission(source_notebook: Path, bug: str | None) -> nbformat.NotebookNode:
@@ -202,8 +243,8 @@ def make_submission(source_notebook: Path, bug: str | None) -> nbformat.Notebook
     edits = () if bug is None else _BUGS[bug][1]
     nb = nbformat.read(Path(source_notebook), as_version=4)
     for cell in nb.cells:
-        cell.source = _remove_region(cell.source, BEGIN_HIDDEN, END_HIDDEN)
-        if cell.metadata.get("nbgrader", {}).get("solution") and cell.cell_type == "code":
+        strip_hidden_tests(cell)
+        if is_solution(cell) and cell.cell_type == "code":
             cell.source = _answer(cell.source, edits)
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
@@ -226,53 +267,19 @@ def _answer(source: str, edits: tuple[Edit, ...]) -> str:
 
 def _replace_region(source: str, body: str | None) -> str:
     """Drop the solution markers; ``body`` (if given) replaces what was between them."""
+    begin_solution, end_solution = solution_delimiters()
     lines, out, inside = source.split("\n"), [], False
     for line in lines:
-        if BEGIN_SOLUTION in line:
+        if begin_solution in line:
             inside = True
             indent = line[: len(line) - len(line.lstrip())]
             if body is not None:
                 out += [indent + b if b else b for b in body.split("\n")]
-        elif END_SOLUTION in line:
+        elif end_solution in line:
             inside = False
         elif not inside or body is None:
             out.append(line)
     return "\n".join(out)
-
-
-def _remove_region(source: str, begin: str, end: str) -> str:
-    lines, out, inside = source.split("\n"), [], False
-    for line in lines:
-        if begin in line:
-            inside = True
-        elif end in line:
-            inside = False
-        elif not inside:
-            out.append(line)
-    return "\n".join(out)
-
-
-def hidden_test_lines(notebooks, min_length: int) -> list[str]:
-    """Lines that only the hidden tests of ``notebooks`` contain: if one shows up, they leaked.
-
-    Lines that also occur outside hidden regions (public tests, answers) are left out, since
-    seeing those proves nothing; so are lines shorter than ``min_length``.
-    """
-    hidden, visible = set(), []
-    for notebook in notebooks:
-        for cell in nbformat.read(notebook, as_version=4).cells:
-            inside = False
-            for line in cell.source.split("\n"):
-                if BEGIN_HIDDEN in line:
-                    inside = True
-                elif END_HIDDEN in line:
-                    inside = False
-                elif inside:
-                    hidden.add(line.strip())
-                else:
-                    visible.append(line)
-    visible_text = "\n".join(visible)
-    return sorted(line for line in hidden if len(line) >= min_length and line not in visible_text)
 
 
 def _check_all_edits_used(nb: nbformat.NotebookNode, edits: tuple[Edit, ...]) -> None:

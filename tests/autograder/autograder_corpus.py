@@ -1,6 +1,6 @@
 """A class of adversarial and broken submissions, each with the outcome the grader must give.
 
-Every kind starts from a student-style notebook made by ``autograder.mutants`` (correct, or
+Every kind starts from a student-style notebook made by ``testkit.mutants`` (correct, or
 with a known bug and its known score) and breaks it one way. ``Kind.files`` writes the
 student's folder; kinds that must arrive as raw zip members say so in ``zip_members``.
 """
@@ -20,8 +20,8 @@ from pathlib import Path
 import nbformat
 
 import autograder
-from autograder.mutants import EXPECTED_SCORES, make_submission
 from autograder.seccomp import ARCHITECTURES, CLONE, REFUSED_SYSCALLS
+from testkit.mutants import EXPECTED_SCORES, make_submission
 
 NOTEBOOK = "transposed_conv"
 FULL = EXPECTED_SCORES[None]

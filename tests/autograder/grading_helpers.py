@@ -22,6 +22,8 @@ from pathlib import Path
 
 import nbformat
 
+from testkit.mutants import MAX_SCORE
+
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 ASSIGNMENT = "transposed_conv"
@@ -41,7 +43,7 @@ def source_notebook(course: Path) -> Path:
 
 def hidden_test_lines(course: Path) -> list[str]:
     """Distinctive lines of the source's hidden tests (which no feedback may show)."""
-    from autograder.mutants import hidden_test_lines as lines_only_hidden_tests_contain
+    from testkit.notebooks import hidden_test_lines as lines_only_hidden_tests_contain
 
     lines = lines_only_hidden_tests_contain([source_notebook(course)], min_length=20)
     assert lines, "the source notebook has no hidden tests to look for"
@@ -232,7 +234,7 @@ def check_kind(kinds, out: Path, student_id: str) -> None:
     kind = next(k for k in kinds if k.student_id == student_id)
     row = read_grades(out)[kind.row_id]
     assert (row["status"], float(row["score"])) == (kind.status, kind.score), (kind.student_id, row)
-    assert float(row["max_score"]) == 19.0
+    assert float(row["max_score"]) == MAX_SCORE
     assert row["assignment"] == ASSIGNMENT
     assert kind.message in explanation(out, kind.student_id, row), row
 

@@ -11,7 +11,7 @@ import nbformat
 import pytest
 from grading_helpers import grade, read_grades, write_student
 
-from autograder.mutants import EXPECTED_SCORES, make_submission
+from testkit.mutants import EXPECTED_SCORES, make_submission
 
 pytestmark = pytest.mark.slow
 

@@ -15,7 +15,7 @@ from grading_helpers import ASSIGNMENT, generate_assignment, grade, nbgrader
 from nbgrader.api import Gradebook
 
 from autograder.export import COLUMNS
-from autograder.mutants import EXPECTED_SCORES, make_submission
+from testkit.mutants import EXPECTED_SCORES, make_submission
 
 pytestmark = pytest.mark.slow
 DUE = "2026-11-15 12:00:00 UTC"

@@ -15,9 +15,9 @@ from grading_helpers import source_notebook
 from autograder.assignment import read_source_notebook
 from autograder.cases import build_cases
 from autograder.judge import cells_to_run, grade_notebook
-from autograder.mutants import EXPECTED_SCORES, make_submission
 from autograder.sandbox import Limits, discover_layout
 from autograder.slots import lease_slot
+from testkit.mutants import EXPECTED_SCORES, make_submission
 
 pytestmark = pytest.mark.slow  # the course fixture runs nbgrader; one test grades in a sandbox
 

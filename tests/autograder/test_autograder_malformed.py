@@ -45,10 +45,10 @@ from notebook_mutations import (
 from autograder.assignment import read_source_notebook
 from autograder.autograded import autograded_notebook
 from autograder.judge import cells_to_run
-from autograder.mutants import EXPECTED_SCORES, MAX_SCORE, make_submission
 from autograder.results import STATUSES
 from autograder.sandbox import Limits
 from autograder.submissions import InvalidNotebook, cell_grade_id, read_notebook
+from testkit.mutants import EXPECTED_SCORES, MAX_SCORE, make_submission
 
 SOURCE_PATH = REPO / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
 SOURCE = read_source_notebook(SOURCE_PATH)

@@ -10,7 +10,7 @@ import pytest
 from grading_helpers import grade, grader_env, read_grades, source_notebook, write_student
 
 from autograder.judge import MAX_LISTED_INCIDENTS
-from autograder.mutants import EXPECTED_SCORES, make_submission
+from testkit.mutants import EXPECTED_SCORES, make_submission
 
 pytestmark = pytest.mark.slow
 

@@ -10,7 +10,7 @@ import nbformat
 import pytest
 from grading_helpers import ASSIGNMENT, generate_assignment, grade, read_grades, read_result
 
-from autograder.mutants import EXPECTED_SCORES, make_submission
+from testkit.mutants import EXPECTED_SCORES, make_submission
 
 pytestmark = pytest.mark.slow
 

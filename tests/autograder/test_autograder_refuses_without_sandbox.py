@@ -8,7 +8,7 @@ import nbformat
 import pytest
 from grading_helpers import ASSIGNMENT, grade, grader_env, source_notebook
 
-from autograder.mutants import make_submission
+from testkit.mutants import make_submission
 
 pytestmark = pytest.mark.slow
 

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from grading_helpers import grade, grader_env, source_notebook, write_student
 
-from autograder.mutants import EXPECTED_SCORES, make_submission
+from testkit.mutants import EXPECTED_SCORES, make_submission
 
 pytestmark = pytest.mark.slow
 

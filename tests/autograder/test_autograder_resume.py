@@ -43,9 +43,9 @@ from nbgrader.api import Gradebook, MissingEntry
 from autograder import batch, gradebook
 from autograder.__main__ import Interrupted
 from autograder.assignment import load_assignment
-from autograder.mutants import EXPECTED_SCORES, make_submission
 from autograder.results import write_atomic
 from autograder.sandbox import Limits, discover_layout
+from testkit.mutants import EXPECTED_SCORES, make_submission
 
 pytestmark = pytest.mark.slow
 BUGS = [

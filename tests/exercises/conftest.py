@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-
 import pytest
 from exercises_course import autograde_batch
-
 
 
 @pytest.fixture(scope="session")

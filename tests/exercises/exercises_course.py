@@ -12,13 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
-import numpy as np
 
-REPO = Path(__file__).resolve().parents[2]
-ASSIGNMENT = "transposed_conv"
-SOURCE_DIR = REPO / "solutions" / ASSIGNMENT
+from testkit.notebooks import ASSIGNMENT, REPO, SOURCE_DIR, hidden_delimiters, source_notebooks
+
 RELEASE_DIR = REPO / "exercises" / ASSIGNMENT
-HIDDEN_BEGIN = "### BEGIN HIDDEN TESTS"  # a marker no student-visible file may contain
+HIDDEN_BEGIN, _ = hidden_delimiters()  # a marker no student-visible file may contain
 
 
 def _tool_env() -> dict[str, str]:
@@ -46,10 +44,6 @@ def make_course(root: Path) -> Path:
     return root
 
 
-def source_notebooks() -> list[Path]:
-    return sorted(SOURCE_DIR.glob("*.ipynb"))
-
-
 @dataclass
 class GradedCourse:
     root: Path
@@ -66,7 +60,7 @@ class GradedCourse:
 
 def write_submissions(root: Path) -> dict[str, float]:
     """submitted/<student>/<assignment>/*.ipynb for every case; returns the expected scores."""
-    from autograder.mutants import BUGS, EXPECTED_SCORES, MAX_SCORE, make_submission
+    from testkit.mutants import BUGS, EXPECTED_SCORES, MAX_SCORE, make_submission
 
     def folder(student: str) -> Path:
         path = root / "submitted" / student / ASSIGNMENT
@@ -121,16 +115,13 @@ def autograde_batch(root: Path) -> GradedCourse:
 
 def hidden_test_lines() -> list[str]:
     """Distinctive lines of the source notebooks' hidden tests (no feedback may show them)."""
-    from autograder.mutants import hidden_test_lines as lines_only_hidden_tests_contain
+    from testkit.notebooks import hidden_test_lines as lines_only_hidden_tests_contain
 
     return lines_only_hidden_tests_contain(source_notebooks(), min_length=24)
 
 
 def solution_functions() -> dict:
     """The model answers: every answer cell of the source notebooks, run in one namespace."""
-    namespace = {"np": np}
-    for notebook in source_notebooks():
-        for cell in nbformat.read(notebook, as_version=4).cells:
-            if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("solution"):
-                exec(compile(cell.source, f"{notebook.name}:{cell.id}", "exec"), namespace)
-    return namespace
+    from testkit.notebooks import solution_functions as answers_of
+
+    return answers_of(source_notebooks())

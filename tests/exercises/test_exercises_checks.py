@@ -8,7 +8,9 @@ import torch
 import torch.nn.functional as F
 from exercises_course import solution_functions
 
-from tconv.testing import CheckFailed, TorchBlocked, checker, compare, torch_blocked
+from autograder.cases import cell_cases, verdict
+from autograder.contract import CELLS
+from tconv.testing import TOLERANCES, CheckFailed, TorchBlocked, checker, compare, torch_blocked
 
 SOLUTION = solution_functions()
 LECTURE_INPUT, LECTURE_KERNEL = [[[2, 3, 0, -1]]], [[[1, 2, -1]]]  # gives [2, 7, 4, -4, -2, 1]
@@ -61,6 +63,30 @@ def test_unusable_return_values_fail_politely():
     with pytest.raises(CheckFailed, match="expected the int 6, got float 6.0"):
         size(4, 3)
     checker("transposed_output_size", lambda *a, **k: np.int64(6))(4, 3)
+
+
+def test_a_size_is_judged_the_same_in_the_notebook_and_by_the_grader():
+    """The judge receives a size as a 0-d array from the sandbox; the one comparison takes it
+    as the int it is, and refuses a float there just as the notebook's check does."""
+    assert compare(np.array(6), 6, TOLERANCES["transposed_output_size"]) is None
+    assert compare(np.int64(6), np.array(6), TOLERANCES["transposed_output_size"]) is None
+    for wrong in (np.array(6.0), 6.0, True, np.array([6]), "6"):
+        assert "expected the int 6" in compare(wrong, 6, TOLERANCES["transposed_output_size"])
+    assert compare(7, 6, TOLERANCES["transposed_output_size"]) == "expected 6, got 7"
+
+
+def test_the_judge_verdict_is_the_public_comparison_on_one_line():
+    cell = CELLS["conv_transpose1d_stride2"]
+    (case, *_) = cell_cases(cell)
+    wrong = case.expected.copy()
+    wrong[..., 0] += 0.5
+    problem = verdict(case, wrong)
+    assert problem.startswith(f"{case.label}: ")
+    assert problem.removeprefix(f"{case.label}: ") == compare(
+        wrong, case.expected, cell.tolerance, show_arrays=False
+    )
+    assert "\n" not in problem and "largest difference 0.5" in problem
+    assert verdict(case, case.expected.copy()) is None
 
 
 def test_an_exception_shows_only_the_students_frames():
@@ -146,10 +172,11 @@ def test_the_course_helpers_earn_nothing_even_imported_before_the_check():
 
     with pytest.raises(CheckFailed, match=r"tconv\.ops\) are blocked"):
         checker("conv_transpose1d", via_helper)(LECTURE_INPUT, LECTURE_KERNEL, stride=2)
+    def matrix_via_helper(weight, n, stride=1, padding=0):
+        return conv_matrix(weight, n, stride, padding)
+
     with pytest.raises(CheckFailed, match=r"tconv\.ops\) are blocked"):
-        checker("conv1d_matrix", lambda w, n, stride=1, padding=0: conv_matrix(w, n, stride, padding))(
-            [1, 2, 0, -1], 10
-        )
+        checker("conv1d_matrix", matrix_via_helper)([1, 2, 0, -1], 10)
     expected = F.conv_transpose1d(torch.tensor(LECTURE_INPUT, dtype=torch.float64),
                                   torch.tensor(LECTURE_KERNEL, dtype=torch.float64), stride=2)
     assert np.allclose(via_helper(LECTURE_INPUT, LECTURE_KERNEL, stride=2), expected.numpy())

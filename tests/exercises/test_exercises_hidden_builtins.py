@@ -13,18 +13,19 @@ import nbformat
 import pytest
 from exercises_course import hidden_test_lines, solution_functions, source_notebooks
 
-from autograder.mutants import BEGIN_HIDDEN
+from testkit.notebooks import graded_cells, hidden_delimiters
 
 # What a student cell might rebind: every builtin the test cells call, turned into a number.
 REBOUND_BUILTINS = {"int": 3, "max": 3, "min": 3, "range": 3, "len": 3, "tuple": 3, "abs": 3}
 
 
 def grade_cells() -> list[nbformat.NotebookNode]:
+    begin_hidden, _ = hidden_delimiters()
     return [
         cell
         for notebook in source_notebooks()
-        for cell in nbformat.read(notebook, as_version=4).cells
-        if cell.metadata.get("nbgrader", {}).get("grade") and BEGIN_HIDDEN in cell.source
+        for cell in graded_cells(notebook)
+        if begin_hidden in cell.source
     ]
 
 

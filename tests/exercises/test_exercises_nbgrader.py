@@ -1,7 +1,7 @@
 """The assignment through the real nbgrader commands, in a temporary copy of the course.
 
 One `nbgrader autograde` call grades a whole class: the source notebooks, the untouched
-release, a correct submission and one submission per bug in autograder.mutants.BUGS.
+release, a correct submission and one submission per bug in testkit.mutants.BUGS.
 """
 
 from __future__ import annotations
@@ -18,6 +18,10 @@ from exercises_course import (
     make_course,
     source_notebooks,
 )
+
+from autograder.assignment import read_source_notebook
+from autograder.contract import CELLS
+from testkit.mutants import BUGS, FAILED_CELLS
 
 pytestmark = pytest.mark.slow
 
@@ -52,12 +56,20 @@ def test_source_notebooks_are_committed_without_outputs():
 
 def test_source_notebooks_get_full_marks(graded_course):
     assert graded_course.failed_cells["source"] == []
-    assert graded_course.scores["source"] == graded_course.expected["source"] == 19
+    full_marks = sum(read_source_notebook(path).max_score for path in source_notebooks())
+    assert graded_course.scores["source"] == graded_course.expected["source"] == full_marks
 
 
 def test_untouched_release_gets_zero_without_crashing(graded_course):
     assert graded_course.scores["release"] == 0
     assert "NotImplementedError" in graded_course.feedback_text("release")
+
+
+def test_every_bug_fails_exactly_the_cells_it_names(graded_course):
+    failed = {bug: graded_course.failed_cells.get(f"bug_{bug}") for bug in BUGS}
+    wrong = {bug: (cells, sorted(FAILED_CELLS[bug])) for bug, cells in failed.items()
+             if cells != sorted(FAILED_CELLS[bug])}
+    assert not wrong, f"(failed cells, expected) per bug: {wrong}"
 
 
 def test_every_submission_gets_its_expected_score(graded_course):
@@ -72,7 +84,7 @@ def test_every_submission_gets_its_expected_score(graded_course):
 
 def test_feedback_never_shows_hidden_test_source(graded_course):
     secret = hidden_test_lines()
-    assert len(secret) > 20  # the sweeps are there to be hidden
+    assert len(secret) > len(CELLS)  # each graded cell's hidden calls, named by its grade_id
     for student in graded_course.expected:
         text = graded_course.feedback_text(student)
         assert 'check([1, 2, 0, -1], 10)' in text  # public test source is shown, as it should be
