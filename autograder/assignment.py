@@ -11,6 +11,7 @@ from pathlib import Path
 
 import nbformat
 from nbgrader.coursedir import CourseDirectory
+from nbgrader.utils import is_grade, is_locked, is_solution
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
@@ -51,23 +52,19 @@ class Assignment:
         return sum(nb.max_score for nb in self.notebooks)
 
 
-def _nbgrader_meta(cell) -> dict:
-    return cell.get("metadata", {}).get("nbgrader", {}) or {}
-
-
 def read_source_notebook(path: Path) -> SourceNotebook:
+    """The instructor's notebook, read with nbgrader's own cell predicates (nbgrader.utils)."""
     nb = nbformat.read(path, as_version=4)
     tests, locked, answers = {}, {}, []
     for cell in nb.cells:
-        meta = _nbgrader_meta(cell)
-        grade_id = meta.get("grade_id")
-        if grade_id and meta.get("solution"):
-            answers.append(grade_id)
-        if cell.cell_type != "code" or not grade_id:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if not grade_id:
             continue
-        if meta.get("grade") and not meta.get("solution"):
-            tests[grade_id] = float(meta.get("points", 0))
-        elif meta.get("locked") and not meta.get("solution"):
+        if is_solution(cell):
+            answers.append(grade_id)
+        elif cell.cell_type == "code" and is_grade(cell):
+            tests[grade_id] = float(cell.metadata.nbgrader.get("points", 0))
+        elif cell.cell_type == "code" and is_locked(cell):
             locked[grade_id] = cell.source
     return SourceNotebook(path.stem, tests, locked, path, tuple(answers))
 

@@ -73,8 +73,8 @@ def notebook_page(result: StudentResult, notebook: dict) -> str:
 
 
 def tolerances_text() -> str:
-    """'rtol 1e-07, atol 1e-09: conv1d_matrix, ...; exact: transposed_output_size', from the
-    one tolerance table the judge compares with."""
+    """Each tolerance and the functions it applies to ('exact: transposed_output_size'), from
+    the one tolerance table the judge compares with."""
     functions: dict[str, list[str]] = {}
     for function, tolerance in TOLERANCES.items():
         functions.setdefault(str(tolerance), []).append(function)

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
+from nbgrader.utils import is_grade
 
 from testkit.mutants import BUGS, make_submission
 
@@ -39,7 +40,7 @@ def tool_env() -> dict[str, str]:
 
 def warm_test_seconds(nb: nbformat.NotebookNode, rounds: int = 3) -> float:
     """Run the whole notebook once, then its graded test cells again: best of ``rounds``."""
-    tests = [i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("grade")]
+    tests = [i for i, c in enumerate(nb.cells) if is_grade(c)]
     client = NotebookClient(nb, timeout=120, kernel_name="python3")
     with client.setup_kernel():
         for index, cell in enumerate(nb.cells):

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import nbformat
-from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions
+from nbgrader.preprocessors import ClearHiddenTests, ClearMarkScheme, ClearSolutions
 from nbgrader.utils import is_grade, is_solution
 
 REPO = Path(__file__).resolve().parents[1]
@@ -28,6 +28,18 @@ def hidden_delimiters() -> tuple[str, str]:
 def solution_delimiters() -> tuple[str, str]:
     clear = ClearSolutions()
     return clear.begin_solution_delimeter, clear.end_solution_delimeter
+
+
+def secret_delimiters() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(begin, end) texts of every region nbgrader keeps from students: solutions, hidden
+    tests and mark schemes."""
+    solutions, tests, schemes = ClearSolutions(), ClearHiddenTests(), ClearMarkScheme()
+    return (
+        (solutions.begin_solution_delimeter, tests.begin_test_delimeter,
+         schemes.begin_mark_scheme_delimeter),
+        (solutions.end_solution_delimeter, tests.end_test_delimeter,
+         schemes.end_mark_scheme_delimeter),
+    )
 
 
 def strip_hidden_tests(cell: nbformat.NotebookNode) -> None:

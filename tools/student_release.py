@@ -33,6 +33,7 @@ from pathlib import Path
 
 import jupytext
 import nbformat
+from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions
 
 REPO = Path(__file__).resolve().parents[1]
 STUDENT_README = REPO / "tools" / "student_README.md"
@@ -43,8 +44,17 @@ DEBRIS = (
     "nbgrader_config.py", ".nbgrader.log",
 )
 IGNORED = shutil.ignore_patterns(*DEBRIS)
-# nbgrader's delimiters; a release with one of them in it still holds an answer.
-ANSWER_MARKERS = (b"BEGIN SOLUTION", b"END SOLUTION", b"BEGIN HIDDEN TESTS", b"END HIDDEN TESTS")
+# nbgrader's delimiters, as its preprocessors define them; a release with one of them in it
+# still holds an answer.
+ANSWER_MARKERS = tuple(
+    text.encode()
+    for text in (
+        ClearSolutions().begin_solution_delimeter,
+        ClearSolutions().end_solution_delimeter,
+        ClearHiddenTests().begin_test_delimeter,
+        ClearHiddenTests().end_test_delimeter,
+    )
+)
 # The book's build tools: students' environments (Binder, Colab) do not have them.
 BUILD_ONLY_PACKAGES = {"sphinx", "jupyter_book", "sphinx_external_toc", "sphinx_book_theme"}
 # A Markdown link to a local .md file (the site resolves it to the chapter's page).

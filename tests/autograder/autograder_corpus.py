@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
+from nbgrader.utils import is_grade, is_solution
 
 import autograder
 from autograder.seccomp import ARCHITECTURES, CLONE, REFUSED_SYSCALLS
@@ -87,8 +88,7 @@ def _test_cells(nb) -> list[int]:
     return [
         i
         for i, c in enumerate(nb.cells)
-        if (c.metadata.get("nbgrader") or {}).get("grade")
-        and not (c.metadata.get("nbgrader") or {}).get("solution")
+        if is_grade(c) and not is_solution(c)
     ]
 
 
@@ -613,9 +613,7 @@ def _syscall_numbers(*names: str) -> dict[str, int]:
 def _answer_sources(source: Path) -> str:
     """The correct answers' code cells, as one string (what a keyring channel would carry)."""
     nb = _nb(source)
-    return "\n\n".join(
-        c.source for c in nb.cells if (c.metadata.get("nbgrader") or {}).get("solution")
-    )
+    return "\n\n".join(c.source for c in nb.cells if is_solution(c))
 
 
 def _release(course: Path) -> Callable[[Path], object]:

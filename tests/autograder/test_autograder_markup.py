@@ -11,6 +11,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
+from nbgrader.utils import is_solution
 
 from autograder.assignment import read_source_notebook
 from autograder.autograded import autograded_notebook
@@ -134,7 +135,7 @@ def test_autograded_notebook_keeps_nothing_raw_of_the_student():
     source = read_source_notebook(SOURCE)
     student = nbformat.read(SOURCE, as_version=4)
     student.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"x": 1}}
-    answer = next(c for c in student.cells if (c.metadata.get("nbgrader") or {}).get("solution"))
+    answer = next(c for c in student.cells if is_solution(c))
     answer.metadata["tags"] = ['"><img src=x onerror=alert(1)>']
     student.cells += [
         nbformat.v4.new_markdown_cell(HOSTILE_MARKDOWN[1]),

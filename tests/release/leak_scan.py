@@ -30,9 +30,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
+from nbgrader.utils import is_solution
 
-SECRET_BEGIN = re.compile(r"(BEGIN SOLUTION|BEGIN HIDDEN TESTS|=== BEGIN MARK SCHEME ===)")
-SECRET_END = re.compile(r"(END SOLUTION|END HIDDEN TESTS|=== END MARK SCHEME ===)")
+from testkit.notebooks import secret_delimiters
+
+# nbgrader's own delimiters (ClearSolutions, ClearHiddenTests, ClearMarkScheme), matched as it
+# matches them: anywhere in a line.
+SECRET_BEGIN, SECRET_END = (
+    re.compile("|".join(re.escape(text) for text in texts)) for texts in secret_delimiters()
+)
 # Shorter or simpler lines (`padding=padding,`, `for _ in range(40):`, `if bias is not None:`)
 # are too common in any numpy code to prove a leak; longer ones are specific to the answer.
 MIN_SECRET_CHARS = 24
@@ -62,8 +68,7 @@ class Secret:
 def split_cell(cell) -> tuple[list[str], list[str]]:
     """(secret lines, public lines) of one source cell, as nbgrader's release would split it."""
     lines = cell.source.splitlines()
-    is_solution_cell = cell.get("metadata", {}).get("nbgrader", {}).get("solution", False)
-    if is_solution_cell and not any(SECRET_BEGIN.search(line) for line in lines):
+    if is_solution(cell) and not any(SECRET_BEGIN.search(line) for line in lines):
         return lines, []  # nbgrader replaces the whole cell with "YOUR CODE/ANSWER HERE"
     secret, public, depth = [], [], 0
     for line in lines:
