@@ -234,6 +234,12 @@ EXPECTED_SCORES = expected_scores(_SOURCE)
 MAX_SCORE = EXPECTED_SCORES[None]
 
 
+def points_of(grade_ids) -> float:
+    """What these graded cells of the course's source notebook are worth together."""
+    worth = points(_SOURCE)
+    return float(sum(worth[grade_id] for grade_id in grade_ids))
+
+
 def make_submission(source_notebook: Path, bug: str | None) -> nbformat.NotebookNode:
     """The source notebook as a student would submit it: correct answers, or ``bug``'s.
 

@@ -22,15 +22,21 @@ from nbgrader.utils import is_grade, is_solution
 
 import autograder
 from autograder.seccomp import ARCHITECTURES, CLONE, REFUSED_SYSCALLS
-from testkit.mutants import EXPECTED_SCORES, make_submission
+from testkit.mutants import (
+    CONV_TRANSPOSE1D,
+    CONV_TRANSPOSE2D,
+    EXPECTED_SCORES,
+    make_submission,
+    points_of,
+)
 
 NOTEBOOK = "transposed_conv"
 FULL = EXPECTED_SCORES[None]
-# Points of the graded cells that call conv_transpose1d / conv_transpose2d (contract table);
+# Points of the graded cells that call conv_transpose1d / conv_transpose2d (the contract's);
 # conv1d_input_grad reuses conv_transpose1d in the model answer.
-TCONV1D_POINTS = 2 + 2 + 1 + 1 + 1 + 2 + 1 + 1 + 2
-TCONV2D_POINTS = 1 + 2
-CONV1D_MATRIX_POINTS = 2
+TCONV1D_POINTS = points_of((*CONV_TRANSPOSE1D, "conv1d_input_grad"))
+TCONV2D_POINTS = points_of(CONV_TRANSPOSE2D)
+CONV1D_MATRIX_POINTS = points_of(["conv1d_matrix"])
 
 
 @dataclass

@@ -11,12 +11,12 @@ import nbformat
 import pytest
 from grading_helpers import grade, read_grades, write_student
 
-from testkit.mutants import EXPECTED_SCORES, make_submission
+from testkit.mutants import EXPECTED_SCORES, make_submission, points_of
 
 pytestmark = pytest.mark.slow
 
 FULL = EXPECTED_SCORES[None]
-CONV1D_MATRIX_POINTS = 2
+CONV1D_MATRIX_POINTS = points_of(["conv1d_matrix"])
 
 # A frame written straight to the judge while conv1d_matrix is being checked.
 FORGED_FRAME = '''

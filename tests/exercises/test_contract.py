@@ -102,7 +102,7 @@ def test_points_are_written_only_in_the_source_notebooks_metadata():
     """No module or test states a cell's points or a total as a number; the notebook's prose
     for students, the one copy allowed, must agree with the metadata."""
     score_literal = re.compile(
-        r"MAX_SCORE\s*=\s*\d|score\w*\b[^\n#]*==\s*[1-9][\d.]*\s*($|[,)\]#]|==)"
+        r"(MAX_SCORE|POINTS)\s*=\s*\d|score\w*\b[^\n#]*==\s*[1-9][\d.]*\s*($|[,)\]#]|==)"
         r"|\b[1-9][\d.]*\s*==[^\n#]*score"
     )
     found = [
