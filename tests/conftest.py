@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from testkit.browser import launch_chromium, serve
+
+pytest_plugins = ["pytester"]  # tests/test_mark_rules.py runs pytest on fake tests
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -42,6 +46,60 @@ def pytest_collection_modifyitems(config, items):
             "these tests run real nbgrader, a build, a server or a browser, but lack the marks "
             "(add them, e.g. pytestmark = pytest.mark.slow):\n  " + "\n  ".join(unmarked)
         )
+
+
+# A test may also start bubblewrap without any of those fixtures: a Sandbox of its own, the
+# grade command in a subprocess, a script. Whatever starts it finds bwrap through
+# AUTOGRADER_BWRAP (autograder.sandbox.bwrap_executable; a subprocess inherits it), so a test
+# without the slow mark runs with AUTOGRADER_BWRAP set to a stand-in that notes each start and
+# then runs the real bwrap; a test that started one fails at teardown. The stand-in cannot
+# read the note's path from its environment: the sandbox starts bwrap with an empty one.
+SANDBOX_NEEDS_SLOW = "started a bubblewrap sandbox but lacks the slow mark"
+
+
+class SandboxStarts:
+    """A stand-in bwrap that counts its starts in a file, then execs the real one."""
+
+    def __init__(self, folder: Path, real_bwrap: str) -> None:
+        self.record = folder / "starts"
+        self.record.touch()
+        self.executable = folder / "bwrap"
+        self.executable.write_text(
+            "#!/bin/sh\n"
+            f"echo started >> {shlex.quote(str(self.record))}\n"
+            f'exec {shlex.quote(real_bwrap)} "$@"\n'
+        )
+        self.executable.chmod(0o755)
+
+    def count(self) -> int:
+        return len(self.record.read_text().splitlines())
+
+
+@pytest.fixture(scope="session")
+def _sandbox_starts(tmp_path_factory) -> SandboxStarts:
+    from autograder.sandbox import bwrap_executable
+
+    return SandboxStarts(tmp_path_factory.mktemp("bwrap-stand-in"), bwrap_executable())
+
+
+@pytest.fixture(autouse=True)
+def _sandbox_needs_the_slow_mark(request) -> Iterator[None]:
+    if request.node.get_closest_marker("slow") is not None:
+        yield
+        return
+    starts = request.getfixturevalue("_sandbox_starts")
+    before, saved = starts.count(), os.environ.get("AUTOGRADER_BWRAP")
+    os.environ["AUTOGRADER_BWRAP"] = str(starts.executable)
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop("AUTOGRADER_BWRAP", None)
+        else:
+            os.environ["AUTOGRADER_BWRAP"] = saved
+    if starts.count() > before:
+        pytest.fail(f"{request.node.nodeid} {SANDBOX_NEEDS_SLOW} (pytestmark = pytest.mark.slow)",
+                    pytrace=False)
 
 
 def tool_env() -> dict[str, str]:
