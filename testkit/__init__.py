@@ -13,4 +13,6 @@ assembled from an allow-list (tools/student_release.py) that does not name it.
   cells each bug fails;
 - ``testkit.notebooks``: the source notebooks read with nbgrader's utilities and delimiters
   (graded cells, answers, hidden-test lines for the leak scans).
+- ``testkit.processes``: the processes a process started, seen through /proc, and stopping a
+  server for good.
 """

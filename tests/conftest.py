@@ -6,12 +6,14 @@ import os
 import shlex
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from testkit.browser import launch_chromium, serve
+from testkit.processes import command_line, process_tree, still_running
 
 pytest_plugins = ["pytester"]  # tests/test_mark_rules.py runs pytest on fake tests
 
@@ -100,6 +102,28 @@ def _sandbox_needs_the_slow_mark(request) -> Iterator[None]:
     if starts.count() > before:
         pytest.fail(f"{request.node.nodeid} {SANDBOX_NEEDS_SLOW} (pytestmark = pytest.mark.slow)",
                     pytrace=False)
+
+
+# Every process a test starts (a server, a browser, a kernel, a grader, a sandbox) must have
+# ended once the fixtures that started it are torn down: at the end of the session nothing
+# started by it may still run. Checked after a grace period, since a kill takes a moment.
+LEFTOVER_GRACE_SECONDS = 30.0
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if session.config.option.collectonly or os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    started = process_tree(os.getpid())
+    end = time.monotonic() + LEFTOVER_GRACE_SECONDS
+    while (left := still_running(started)) and time.monotonic() < end:
+        time.sleep(0.1)
+    if left:
+        lines = "\n  ".join(f"{pid}: {command_line(pid)}" for pid in left)
+        writer = session.config.get_terminal_writer()
+        writer.line()
+        writer.line(f"processes started by the tests still run after the session:\n  {lines}",
+                    red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def tool_env() -> dict[str, str]:

@@ -103,3 +103,28 @@ def test_a_fixture_that_needs_marks_fails_collection_without_them(rules: pytest.
     result.stderr.fnmatch_lines(["*lack the marks*", "*test_fake.py::test_unmarked_course: slow"])
     assert "test_marked_course" not in result.stderr.str()
 
+
+LEFTOVER_TESTS = '''
+import subprocess
+
+
+def test_leaves_a_process_behind():
+    subprocess.Popen(["sleep", "60"])  # ends by itself a minute later
+
+
+def test_waits_for_its_process():
+    subprocess.run(["true"], check=True)
+'''
+
+
+def test_a_process_left_running_after_the_session_fails_it(rules: pytest.Pytester):
+    grace = "LEFTOVER_GRACE_SECONDS = 30.0"
+    conftest = CONFTEST.read_text()
+    assert grace in conftest
+    rules.makeconftest(conftest.replace(grace, "LEFTOVER_GRACE_SECONDS = 1"))  # quicker
+    rules.makepyfile(test_fake=LEFTOVER_TESTS)
+    result = rules.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(["processes started by the tests still run after the session:",
+                                 "  *: sleep 60"])

@@ -23,6 +23,7 @@ from pathlib import Path
 import nbformat
 
 from testkit.mutants import MAX_SCORE
+from testkit.processes import process_tree
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -270,44 +271,7 @@ def wait_until(condition, seconds: float, what: str, process: subprocess.Popen |
     return value
 
 
-# --- Watching a grader process from outside, through /proc ----------------------------------
-
-
-def _stat_fields(pid: int) -> list[str] | None:
-    """/proc/PID/stat from the state on (field 3), or None once the process is gone. The
-    command name before it is in parentheses and may hold spaces or parentheses itself."""
-    try:
-        text = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return text[text.rindex(")") + 2 :].split()
-
-
-def process_tree(pid: int) -> dict[int, str]:
-    """The processes started by ``pid`` and their descendants, each with its start time (so a
-    reused pid is never mistaken for one of them)."""
-    children: dict[int, list[int]] = {}
-    started: dict[int, str] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and (fields := _stat_fields(int(entry.name))):
-            children.setdefault(int(fields[1]), []).append(int(entry.name))
-            started[int(entry.name)] = fields[19]
-    tree, todo = {}, list(children.get(pid, []))
-    while todo:
-        child = todo.pop()
-        tree[child] = started[child]
-        todo += children.get(child, [])
-    return tree
-
-
-def still_running(processes: dict[int, str]) -> list[int]:
-    """Those of ``processes`` (from :func:`process_tree`) that have not ended (zombies have)."""
-    alive = []
-    for pid, start in processes.items():
-        fields = _stat_fields(pid)
-        if fields and fields[19] == start and fields[0] != "Z":
-            alive.append(pid)
-    return alive
+# --- Watching a grader process from outside, through /proc (see testkit.processes) -------
 
 
 def signals_caught(pid: int) -> set[signal.Signals]:

@@ -28,13 +28,11 @@ from grading_helpers import (
     grade_command,
     grader_env,
     hidden_test_lines,
-    process_tree,
     read_grades,
     read_result,
     sandbox_has_file,
     signals_caught,
     source_notebook,
-    still_running,
     visible_text,
     wait_until,
 )
@@ -46,6 +44,7 @@ from autograder.assignment import load_assignment
 from autograder.results import write_atomic
 from autograder.sandbox import Limits, discover_layout
 from testkit.mutants import EXPECTED_SCORES, make_submission
+from testkit.processes import process_tree, still_running
 
 pytestmark = pytest.mark.slow
 BUGS = [
