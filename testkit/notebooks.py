@@ -16,7 +16,10 @@ SOURCE_DIR = REPO / "solutions" / ASSIGNMENT
 
 
 def source_notebooks() -> list[Path]:
-    return sorted(SOURCE_DIR.glob("*.ipynb"))
+    """The assignment's source notebooks; never none (a loop over them must check something)."""
+    found = sorted(SOURCE_DIR.glob("*.ipynb"))
+    assert found, f"no notebooks in {SOURCE_DIR}"
+    return found
 
 
 def hidden_delimiters() -> tuple[str, str]:

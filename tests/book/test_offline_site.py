@@ -21,9 +21,16 @@ REPO = Path(__file__).resolve().parents[2]
 VENDOR = REPO / "_vendor" / "site" / "vendor"
 
 
+def html_pages(built_site: Path) -> list[Path]:
+    """Every HTML file of the site; never none (the loops below must check something)."""
+    pages = sorted(built_site.rglob("*.html"))
+    assert pages, f"no HTML files in {built_site}"
+    return pages
+
+
 def test_no_page_loads_anything_from_another_host(built_site):
     offenders = {}
-    for page in built_site.rglob("*.html"):
+    for page in html_pages(built_site):
         external = [u for u in loaded_urls(page.read_text(encoding="utf-8"))
                     if re.match(r"^(https?:)?//", u)]
         if external:
@@ -32,7 +39,7 @@ def test_no_page_loads_anything_from_another_host(built_site):
 
 
 def test_thebe_configuration_is_declared_once_per_page(built_site):
-    for page in built_site.rglob("*.html"):
+    for page in html_pages(built_site):
         html = page.read_text(encoding="utf-8")
         assert html.count("const THEBE_JS_URL") <= 1, f"{page}: THEBE_JS_URL declared twice"
 

@@ -44,6 +44,13 @@ def make_course(root: Path) -> Path:
     return root
 
 
+def release_notebooks() -> list[Path]:
+    """The committed release's notebooks; never none."""
+    found = sorted(RELEASE_DIR.glob("*.ipynb"))
+    assert found, f"no notebooks in {RELEASE_DIR}"
+    return found
+
+
 @dataclass
 class GradedCourse:
     root: Path

@@ -16,6 +16,7 @@ from exercises_course import (
     RELEASE_DIR,
     hidden_test_lines,
     make_course,
+    release_notebooks,
     source_notebooks,
 )
 
@@ -38,7 +39,7 @@ def test_committed_release_is_what_generate_assignment_makes(tmp_path):
 
 
 def test_release_has_no_answers_and_no_hidden_tests():
-    for notebook in RELEASE_DIR.glob("*.ipynb"):
+    for notebook in release_notebooks():
         text = notebook.read_text()
         assert "BEGIN SOLUTION" not in text and HIDDEN_BEGIN not in text
         for line in hidden_test_lines():
