@@ -94,18 +94,20 @@ def _write_class(course: Path, folder: Path, bugs: dict[str, tuple[str | None, b
 
 def _start(course: Path, folder: Path, out: Path, launch: str = "foreground", workers: int = 1):
     """The grade command, started as a shell in ``launch`` mode starts it; its output goes to
-    files (a full pipe nobody reads would stop it)."""
-    log = out.parent / f"{out.name}.log"
+    files (a full pipe nobody reads would stop it), its temporary files to a folder of the
+    test's (a SIGKILL leaves them, and a stop signal must not)."""
+    log, scratch = out.parent / f"{out.name}.log", out.parent / f"{out.name}.tmp"
+    scratch.mkdir(exist_ok=True)
     with open(log, "a") as output:
         process = subprocess.Popen(
             [sys.executable, "-c", LAUNCH, SIGINT_AS_LEFT[launch],
              *grade_command(folder, out, "--workers", str(workers))],
             cwd=course,
-            env=grader_env(**UNTIL_STOPPED),
+            env=grader_env(**UNTIL_STOPPED, TMPDIR=str(scratch)),
             stdout=output,
             stderr=output,
         )
-    process.log = log
+    process.log, process.scratch = log, scratch
     return process
 
 
@@ -191,6 +193,7 @@ def test_interrupted_batch_resumes_without_loss(course: Path, tmp_path: Path):
     assert _stop(first, signal.SIGINT) < STOP_SECONDS
     assert first.returncode == 128 + signal.SIGINT, first.log.read_text()[-2000:]
     assert "resume" in first.log.read_text()
+    assert not list(first.scratch.iterdir()), "the stopped grader left temporary files"
     finished = len(check_nothing_half_stored(course, out))
 
     second = _start(course, folder, out)
@@ -245,6 +248,7 @@ def test_a_stop_signal_ends_the_batch_within_two_seconds(
     assert _stop(grader, signum) < STOP_SECONDS
     assert grader.returncode == 128 + signum, grader.log.read_text()[-2000:]
     wait_until(lambda: not still_running(started), STOP_SECONDS, "end of the grader's sandboxes")
+    assert not list(grader.scratch.iterdir()), "the stopped grader left temporary files"
     kept = check_nothing_half_stored(course, out)
     assert set(kept) == (set() if moment == "before the first sandbox" else {done})
     check_resumed(course, out, expected, kept, lambda: grade_here(folder, out))
