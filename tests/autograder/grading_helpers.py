@@ -23,17 +23,22 @@ from pathlib import Path
 import nbformat
 
 from testkit.mutants import MAX_SCORE
+from autograder.sandbox import Limits
 from testkit.processes import process_tree
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 ASSIGNMENT = "transposed_conv"
-# Short limits keep the corpus quick; each adversarial cell still has a clear margin to them.
-# The memory budget is small so that exceeding it (memory_bomb) is quick; a correct
-# submission needs about 150 MB.
+# A short cell limit keeps endless cells quick; each adversarial cell still has a clear margin
+# to it. A whole submission gets the grader's own limit: a loaded machine stretches a notebook's
+# wall time, and a short limit turned crashes and partial timeouts into timeouts (at load 20,
+# 16 s was not enough for 17 sandbox restarts, a fork bomb's clean-up or two timed-out cells);
+# the corpus, which has a kind about that limit, sets its own (autograder_corpus). The memory
+# budget is small so that exceeding it (memory_bomb) is quick; a correct submission needs
+# about 150 MB.
 LIMITS = {
     "AUTOGRADER_CELL_TIMEOUT": "4",
-    "AUTOGRADER_SUBMISSION_TIMEOUT": "16",
+    "AUTOGRADER_SUBMISSION_TIMEOUT": f"{Limits().submission_seconds:g}",
     "AUTOGRADER_MEMORY_MB": "640",
 }
 

@@ -11,7 +11,13 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from autograder_corpus import COLLECTED_AT, HOME_SECRET, build_folder_kinds, build_kinds
+from autograder_corpus import (
+    COLLECTED_AT,
+    HOME_SECRET,
+    SUBMISSION_SECONDS,
+    build_folder_kinds,
+    build_kinds,
+)
 from grading_helpers import (
     ASSIGNMENT,
     FORMGRADER_TOKEN,
@@ -67,7 +73,8 @@ def graded_corpus(course: Path, tmp_path_factory):
     out = work / "out"
     scratch = work / "tmp"
     scratch.mkdir()
-    env = grader_env(TMPDIR=str(scratch), HOME=str(home))
+    env = grader_env(TMPDIR=str(scratch), HOME=str(home),
+                     AUTOGRADER_SUBMISSION_TIMEOUT=str(SUBMISSION_SECONDS))
     result = grade(course, archive, out, "--workers", "2", env=env)
     return {
         "kinds": kinds,

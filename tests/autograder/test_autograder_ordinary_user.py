@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from autograder_corpus import HOME_SECRET, build_kinds
+from autograder_corpus import HOME_SECRET, SUBMISSION_SECONDS, build_kinds
 from grading_helpers import ASSIGNMENT, Listener, check_kind, write_corpus
 from ordinary_user import SYSTEM_PYTHON, members, tracking_cgroup, workspace
 
@@ -75,7 +75,8 @@ def user_corpus(user_course: Path, space):
     with tracking_cgroup() as tracking:
         run = subprocess.run(
             space.command(_grade_command(space, archive, out), tracking),
-            cwd=course_copy, env=space.env(), capture_output=True, text=True,
+            cwd=course_copy, env=space.env(AUTOGRADER_SUBMISSION_TIMEOUT=str(SUBMISSION_SECONDS)),
+            capture_output=True, text=True,
         )
         leftovers = _wait_until_empty(tracking) if tracking else None
     return {"kinds": kinds, "out": out, "run": run, "course": course_copy,
