@@ -4,6 +4,7 @@ mistaken for one of them."""
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 
@@ -49,3 +50,14 @@ def command_line(pid: int) -> str:
     except OSError:
         return "(ended)"
     return " ".join(a.decode(errors="replace") for a in arguments if a)[:300]
+
+
+def stop(process: subprocess.Popen, seconds: float = 30) -> None:
+    """SIGTERM, and SIGKILL if ``process`` has not ended ``seconds`` later: a server that
+    ignores or hangs on SIGTERM must not outlive the test that started it."""
+    process.terminate()
+    try:
+        process.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

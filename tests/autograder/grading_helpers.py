@@ -24,7 +24,7 @@ import nbformat
 
 from testkit.mutants import MAX_SCORE
 from autograder.sandbox import Limits
-from testkit.processes import process_tree
+from testkit.processes import process_tree, stop
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -193,8 +193,7 @@ def formgrader(course: Path) -> Iterator[str]:
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        stop(server)
 
 
 def get_page(url: str, seconds: float = 90) -> str:

@@ -21,6 +21,8 @@ from pathlib import Path
 import pytest
 from release_helpers import REPO
 
+from testkit.processes import stop
+
 pytestmark = pytest.mark.slow
 BIN = Path(sys.executable).parent
 STARTUP_TIMEOUT_S = 90
@@ -57,8 +59,7 @@ def student_jupyter(tmp_path_factory):
         lab = wait_for_page(f"http://127.0.0.1:{port}/lab?token={token}", server)
         yield log_path.read_text(), lab
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        stop(server)
 
 
 def wait_for_page(url: str, server: subprocess.Popen) -> str:
