@@ -136,12 +136,16 @@ def _gradebook_scores(course: Path, students) -> dict[str, float | None]:
     return scores
 
 
-def check_nothing_half_stored(course: Path, out: Path) -> dict[str, tuple[bytes, int]]:
+def check_nothing_half_stored(
+    course: Path, out: Path, killed: bool = False
+) -> dict[str, tuple[bytes, int]]:
     """What a stopped run left: no temporary file, and every result file complete, with its
     feedback pages written and its scores in the gradebook before it; grades.csv shows only
-    those results. Returns the result files (to check that a re-run keeps them)."""
+    those results. Returns the result files (to check that a re-run keeps them). A SIGKILL
+    (``killed``) may land inside a write: its temporary file then stays, under a name no
+    reader takes for a result; the files that were stored are still whole."""
     leftovers = [p for p in out.rglob(".*.tmp*")]
-    assert not leftovers, f"half-written files: {leftovers}"
+    assert killed or not leftovers, f"half-written files: {leftovers}"
     results = {sid: json.loads(data) for sid, (data, _) in _results(out).items()}
     for student, result in results.items():
         for notebook in result["notebooks"]:
@@ -200,7 +204,7 @@ def test_interrupted_batch_resumes_without_loss(course: Path, tmp_path: Path):
     wait_until(lambda: len(_results(out)) >= finished + 2, 300, "two more results", second)
     second.kill()  # SIGKILL: no cleanup code runs at all
     second.wait(timeout=60)
-    before = check_nothing_half_stored(course, out)
+    before = check_nothing_half_stored(course, out, killed=True)
     assert 3 <= len(before) < len(BUGS)
 
     def the_command_again():
