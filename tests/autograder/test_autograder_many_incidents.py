@@ -16,9 +16,9 @@ pytestmark = pytest.mark.slow
 
 CRASHING_CELLS = MAX_LISTED_INCIDENTS + 7
 # Each crashing cell costs a fresh sandbox, and every start counts against the submission's
-# wall-clock budget: the suite's short 16 s budget ran out at load 20-30 and the notebook became a
-# "timeout" instead of "crashed". This test is about the message, so the budget is ample; the
-# budget itself is tested in test_autograder_corpus.
+# wall-clock budget: at load 20-30 (a full run beside two hogs) thirteen starts outran a 16 s
+# budget and the notebook became a "timeout". This test is about the message, so its budget
+# leaves room for thirteen slow starts; the budget itself is tested by the corpus.
 AMPLE_SUBMISSION_SECONDS = "480"
 
 
