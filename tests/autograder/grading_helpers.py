@@ -22,8 +22,8 @@ from pathlib import Path
 
 import nbformat
 
-from testkit.mutants import MAX_SCORE
 from autograder.sandbox import Limits
+from testkit.mutants import MAX_SCORE
 from testkit.processes import process_tree, stop
 
 REPO = Path(__file__).resolve().parents[2]
