@@ -1,6 +1,7 @@
 """Command line.
 
     python -m autograder grade ASSIGNMENT SUBMISSIONS --out OUT [--workers N] [--force]
+                               [--book-url URL]
     python -m autograder report OUT
 
 Run it from the course root (the folder holding ``nbgrader_config.py``), like nbgrader.
@@ -48,6 +49,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     grade.add_argument(
         "--force", action="store_true", help="regrade students that already have a result in OUT"
+    )
+    grade.add_argument(
+        "--book-url",
+        help="root URL of the course's published book, which the feedback pages link into "
+        "(default: the relative path from a feedback page to the course's _build/html/)",
     )
     report = commands.add_parser(
         "report", help="write OUT/report.html and OUT/report.csv from a grading run's files"
@@ -117,6 +123,11 @@ def report(out: Path) -> int:
     return 0
 
 
+def _site_root(url: str | None) -> str | None:
+    """The book's root as the links need it: ending with exactly one slash."""
+    return None if not url else url.rstrip("/") + "/"
+
+
 def grade(args: argparse.Namespace) -> int:
     # Imported here, after main() installed the signal handlers: they load torch and nbgrader.
     import zipfile
@@ -140,7 +151,14 @@ def grade(args: argparse.Namespace) -> int:
     print("sandbox protections:", *protections.describe(), sep="\n  ", file=sys.stderr)
     try:
         results = grade_batch(
-            assignment, args.submissions, args.out, args.workers, args.force, layout, limits
+            assignment,
+            args.submissions,
+            args.out,
+            args.workers,
+            args.force,
+            layout,
+            limits,
+            _site_root(args.book_url),
         )
     except (FileNotFoundError, ValueError, zipfile.BadZipFile) as exc:
         print(f"error: {exc}", file=sys.stderr)

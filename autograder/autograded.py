@@ -21,6 +21,7 @@ import nbformat
 
 from autograder.assignment import Assignment, SourceNotebook
 from autograder.markup import safe_markdown, safe_raw
+from autograder.mistakes import hint_texts
 from autograder.results import write_atomic
 from autograder.submissions import cell_grade_id
 
@@ -53,12 +54,14 @@ def _reviewable(cell, source_cells: dict):
 def _verdict_outputs(cell_result: dict) -> list:
     if cell_result["score"] >= cell_result["points"]:
         return [nbformat.v4.new_output("stream", name="stdout", text=f"{cell_result['message']}\n")]
+    # The diagnosis's sentences, as the students' own checks print them ("Hint: ...").
+    hints = [f"Hint: {text}" for text in hint_texts(cell_result)]
     return [
         nbformat.v4.new_output(
             "error",
             ename="AutograderFailure",
             evalue=cell_result["message"],
-            traceback=[cell_result["message"]],
+            traceback=[cell_result["message"], *hints],
         )
     ]
 

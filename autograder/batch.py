@@ -19,6 +19,7 @@ from autograder.class_zip import unpack_zip
 from autograder.feedback import write_feedback
 from autograder.gradebook import open_gradebook, record
 from autograder.judge import CellResult, NotebookResult, grade_notebook
+from autograder.mistakes import default_book_url
 from autograder.results import StudentResult, combine, load_result, save_result, write_grades_csv
 from autograder.sandbox import Layout, Limits
 from autograder.slots import lease_slot
@@ -127,6 +128,7 @@ class Batch:
     gradebook: object
     fingerprint: str
     results: dict[str, StudentResult] = field(default_factory=dict)
+    book_url: str = ""  # where the feedback pages' links into the book point
 
 
 def grade_batch(
@@ -137,7 +139,10 @@ def grade_batch(
     force: bool,
     layout: Layout,
     limits: Limits,
+    book_url: str | None = None,
 ) -> list[StudentResult]:
+    """``book_url``: the root of the course's built book, for the feedback pages' links; by
+    default the relative path from a feedback page to the course's ``_build/html``."""
     out.mkdir(parents=True, exist_ok=True)
     cases = build_cases([gid for nb in assignment.notebooks for gid in nb.tests])
     with (
@@ -153,6 +158,8 @@ def grade_batch(
             gradebook,
             grading_fingerprint(assignment, cases),
         )
+        # Every student's pages are one level below out/feedback, so one relative path serves.
+        batch.book_url = book_url or default_book_url(assignment.root, out / "feedback" / "id")
         students = collect_students(assignment, submissions, Path(scratch))
         todo = []
         for student in students:
@@ -189,7 +196,7 @@ def _store(batch: Batch, result: StudentResult) -> None:
     """The result file comes last: a run stopped at any moment (a signal, even SIGKILL) leaves
     either no result file, and the student is graded again, or a result whose feedback and
     gradebook scores were stored before it (a resumed run records the scores again anyway)."""
-    write_feedback(batch.out, result)
+    write_feedback(batch.out, result, batch.book_url)
     record(batch.gradebook, batch.assignment, result)
     save_result(batch.out, result)
 

@@ -8,7 +8,7 @@ them everything else a grader needs to know about the cell, each written in one 
   check time with them (they ship in the student release; the cases below do not);
 - the points: the source notebook's nbgrader metadata, where nbgrader itself reads them
   (:func:`points` reads them back);
-- the known mistakes: ``autograder.mistakes.MISTAKES``, by grade_id.
+- the known mistakes: ``autograder.mistakes.MISTAKES``, by the function under test.
 
 Readers: the judge (``autograder.cases.build_cases`` turns the calls into cases with torch's
 expected outputs), the source notebook's hidden tests (``for args, kwargs in
@@ -66,7 +66,7 @@ class GradedCell:
 
     @property
     def mistakes(self) -> tuple:
-        return tuple(MISTAKES.get(self.grade_id, ()))
+        return tuple(MISTAKES.get(self.function, ()))
 
 
 # ----------------------------------------------------------------------------- case generators

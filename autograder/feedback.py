@@ -6,6 +6,7 @@ from __future__ import annotations
 from html import escape
 from pathlib import Path
 
+from autograder.mistakes import hints_html
 from autograder.results import StudentResult, write_atomic
 from tconv.testing import TOLERANCES
 
@@ -14,6 +15,7 @@ body { font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; 
 table { border-collapse: collapse; width: 100%; }
 td, th { border: 1px solid #ccc; padding: .4rem .6rem; text-align: left; vertical-align: top; }
 .pass { color: #17663a; } .fail { color: #a4161a; }
+ul.hints { margin: .4rem 0 0; padding-left: 1.2rem; }
 code, pre { background: #f5f5f5; }
 """
 
@@ -26,14 +28,14 @@ NO_SCRIPT = (
 )
 
 
-def _cell_rows(cells: list[dict]) -> str:
+def _cell_rows(cells: list[dict], book_url: str) -> str:
     rows = []
     for cell in cells:
         css = "pass" if cell["score"] >= cell["points"] else "fail"
         rows.append(
             f"<tr><td><code>{escape(cell['grade_id'])}</code></td>"
             f"<td class='{css}'>{cell['score']:g} / {cell['points']:g}</td>"
-            f"<td>{escape(cell['message'])}</td></tr>"
+            f"<td>{escape(cell['message'])}{hints_html(cell, book_url)}</td></tr>"
         )
     return "\n".join(rows)
 
@@ -46,7 +48,8 @@ def _list(title: str, items: list[str]) -> str:
     )
 
 
-def notebook_page(result: StudentResult, notebook: dict) -> str:
+def notebook_page(result: StudentResult, notebook: dict, book_url: str = "") -> str:
+    """``book_url``: the root of the course's book, which the diagnoses' links point into."""
     head = (
         f"<!doctype html><html lang='en'><head><meta charset='utf-8'>{NO_SCRIPT}"
         f"<title>Feedback: {escape(result.assignment)} / {escape(notebook['notebook'])}</title>"
@@ -62,7 +65,7 @@ def notebook_page(result: StudentResult, notebook: dict) -> str:
         body.append(f"<p>{escape(notebook['message'])}</p>")
     if notebook["cells"]:
         body.append("<table><thead><tr><th>Test</th><th>Points</th><th>Result</th></tr></thead>")
-        body.append(f"<tbody>{_cell_rows(notebook['cells'])}</tbody></table>")
+        body.append(f"<tbody>{_cell_rows(notebook['cells'], book_url)}</tbody></table>")
     body.append(_list("Errors raised by your cells", notebook.get("cell_errors", [])))
     body.append(_list("Notes", notebook.get("notes", [])))
     body.append(
@@ -81,7 +84,8 @@ def tolerances_text() -> str:
     return "; ".join(f"{tolerance}: {', '.join(names)}" for tolerance, names in functions.items())
 
 
-def write_feedback(out: Path, result: StudentResult) -> None:
+def write_feedback(out: Path, result: StudentResult, book_url: str = "") -> None:
     folder = out / "feedback" / result.student_id
     for notebook in result.notebooks:
-        write_atomic(folder / f"{notebook['notebook']}.html", notebook_page(result, notebook))
+        page = notebook_page(result, notebook, book_url)
+        write_atomic(folder / f"{notebook['notebook']}.html", page)

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from autograder import protocol
 from autograder.assignment import SourceNotebook
 from autograder.cases import Case, verdict
+from autograder.mistakes import MAX_DIAGNOSED_CASES, diagnose
 from autograder.sandbox import Layout, Limits, Sandbox, SandboxGone, SandboxTimeout
 from autograder.submissions import cell_grade_id
 
@@ -33,6 +34,7 @@ class CellResult:
     score: float
     message: str
     seconds: float | None = None  # the judge's time for the cell: calls and comparisons
+    diagnosis: dict | None = None  # autograder.mistakes.diagnose of its wrong answers
 
 
 @dataclass
@@ -153,34 +155,62 @@ def _call_failure(case: Case, header: dict) -> str:
     return f"{case.function} raised {str(header.get('error'))[:600]} ({case.label})"
 
 
+def _call(box: Sandbox, case: Case, deadline: float) -> tuple[str | None, object]:
+    """Call the student's function on ``case``: (what is wrong, or None; the answer array)."""
+    arrays: list = []
+    request = {
+        "op": "call",
+        "function": case.function,
+        "args": protocol.pack_value(list(case.args), arrays),
+        "kwargs": protocol.pack_value(dict(case.kwargs), arrays),
+    }
+    box.send(request, arrays, deadline=deadline)
+    header, answer = box.receive(deadline)
+    if header.get("event") != "result":
+        return "the grader received an unexpected message", None
+    if not header.get("ok"):
+        return _call_failure(case, header), None
+    if len(answer) != 1:
+        return "the grader received an unexpected message", None
+    return verdict(case, answer[0]), answer[0]
+
+
 def _judge_cell(
     box: Sandbox, run: Run, grade_id: str, points: float, cases: list[Case]
 ) -> CellResult:
+    """All or nothing over ``cases``. After the first failure the remaining cases still run
+    (up to MAX_DIAGNOSED_CASES failed ones), so the diagnosis sees every wrong answer; the
+    result is stored at the first failure, so a later case that hangs cannot erase it."""
     deadline = run.cell_deadline()
-    for case in cases:
-        arrays: list = []
-        request = {
-            "op": "call",
-            "function": case.function,
-            "args": protocol.pack_value(list(case.args), arrays),
-            "kwargs": protocol.pack_value(dict(case.kwargs), arrays),
-        }
-        box.send(request, arrays, deadline=deadline)
-        header, answer = box.receive(deadline)
-        if header.get("event") != "result":
-            return CellResult(grade_id, points, 0.0, "the grader received an unexpected message")
-        if not header.get("ok"):
-            return CellResult(grade_id, points, 0.0, _call_failure(case, header))
-        if len(answer) != 1:
-            return CellResult(grade_id, points, 0.0, "the grader received an unexpected message")
-        problem = verdict(case, answer[0])
-        if problem:
-            return CellResult(grade_id, points, 0.0, problem)
-    return CellResult(grade_id, points, points, f"passed ({len(cases)} cases)")
+    failure, wrong = None, []
+    try:
+        for case in cases:
+            problem, answer = _call(box, case, deadline)
+            if problem is None:
+                continue
+            if failure is None:
+                failure = run.results[grade_id] = CellResult(grade_id, points, 0.0, problem)
+            if answer is None:  # raised, or no array: nothing to compare with a mistake
+                break
+            wrong.append((case, answer))
+            if len(wrong) >= MAX_DIAGNOSED_CASES:
+                break
+    finally:  # also when a later case hangs or ends the process
+        if failure is not None:
+            failure.diagnosis = diagnose(wrong)
+    return failure or CellResult(grade_id, points, points, f"passed ({len(cases)} cases)")
 
 
 def _since(started: float) -> float:
     return round(time.monotonic() - started, 4)
+
+
+def _keep_failure(run: Run, grade_id: str, points: float, message: str, started: float) -> None:
+    """The cell scores 0 with ``message``, unless a case had already failed: that failure (and
+    its diagnosis) is what the student needs to read; the incident is reported either way."""
+    result = run.results.setdefault(grade_id, CellResult(grade_id, points, 0.0, message))
+    result.seconds = _since(started)
+    run.pending.pop(0)
 
 
 def _judge_pending(
@@ -196,13 +226,11 @@ def _judge_pending(
             if run.expired():
                 raise OutOfTime from None
             message = f"cell {grade_id} timed out after {run.limits.cell_seconds:g} s"
-            run.results[grade_id] = CellResult(grade_id, points, 0.0, message, _since(started))
-            run.pending.pop(0)
+            _keep_failure(run, grade_id, points, message, started)
             raise Restart(message, "timeout") from None
         except SandboxGone as gone:
             message = f"the process died while checking {grade_id} ({gone.reason})"
-            run.results[grade_id] = CellResult(grade_id, points, 0.0, message, _since(started))
-            run.pending.pop(0)
+            _keep_failure(run, grade_id, points, message, started)
             raise Restart(message, "crash") from None
         result.seconds = _since(started)
         run.results[grade_id] = result

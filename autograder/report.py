@@ -21,6 +21,7 @@ from html import escape
 from pathlib import Path
 
 from autograder.feedback import NO_SCRIPT
+from autograder.mistakes import FINGERPRINT_DECIMALS
 from autograder.results import STATUSES, StudentResult, write_atomic
 from autograder.untrusted import spreadsheet_cell
 
@@ -32,6 +33,7 @@ JUDGED = ("graded", "partial_timeout", "timeout", "crashed")
 LOW_DISCRIMINATION = 0.1
 MAX_BINS = 20
 SLOWEST = 10
+ANSWER_GROUPS = 10  # the largest groups of students sharing unexplained wrong answers
 CSV_COLUMNS = ("section", "student_id", "grade_id", "measure", "value")
 
 
@@ -186,6 +188,47 @@ def slowest_cells(students: list[StudentResult]) -> list[tuple[str, str, float]]
 
 
 @dataclass
+class Diagnosed:
+    """Students whose failed cell was diagnosed the same way: one known mistake (or length
+    formula) of a grade_id, or one fingerprint of wrong answers nothing known explains."""
+
+    grade_id: str
+    kind: str  # "mistake", "length" or "answers"
+    name: str  # the mistake's or formula's name, or the answers' fingerprint
+    text: str  # the sentence students got ("" for a fingerprint)
+    students: list[str]
+
+
+def _diagnoses(students: list[StudentResult]):
+    """(grade_id, kind, name, text, student_id) for every diagnosis of a judged student's cell."""
+    for student in judged(students):
+        for grade_id, cell in cells_of(student).items():
+            diagnosis = cell.get("diagnosis") or {}
+            for hint in diagnosis.get("hints", []):
+                kind, name = str(hint.get("kind", "")), str(hint.get("name", ""))
+                yield grade_id, kind, name, str(hint.get("text", "")), student.student_id
+            if diagnosis.get("fingerprint"):
+                fingerprint = str(diagnosis["fingerprint"])
+                yield grade_id, "answers", fingerprint, "", student.student_id
+
+
+def diagnosed(students: list[StudentResult]) -> tuple[list[Diagnosed], list[Diagnosed]]:
+    """The named diagnoses (mistakes, then length formulas) with their students, most common
+    first; and the groups of students sharing unexplained wrong answers, largest first (only
+    groups of two or more: one student's own answers are no pattern)."""
+    groups: dict[tuple[str, str, str], Diagnosed] = {}
+    for grade_id, kind, name, text, student_id in _diagnoses(students):
+        group = groups.setdefault(
+            (grade_id, kind, name), Diagnosed(grade_id, kind, name, text, [])
+        )
+        group.students.append(student_id)
+    ranked = sorted(groups.values(), key=lambda g: (-len(g.students), g.grade_id, g.kind, g.name))
+    named = [g for g in ranked if g.kind != "answers"]
+    shared = [g for g in ranked if g.kind == "answers" and len(g.students) > 1][:ANSWER_GROUPS]
+    return named, shared
+
+
+@dataclass
 class ClassReport:
     assignment: str
     students: list[StudentResult]
@@ -197,11 +240,14 @@ class ClassReport:
     cells: list[CellStats]
     slowest_submissions: list[StudentResult]
     slowest_cells: list[tuple[str, str, float]]
+    mistakes: list[Diagnosed]
+    answer_groups: list[Diagnosed]
 
 
 def class_report(students: list[StudentResult]) -> ClassReport:
     scores = [s.score for s in students]
     max_score = max((s.max_score for s in students), default=0.0)
+    mistakes, answer_groups = diagnosed(students)
     return ClassReport(
         assignment=students[0].assignment if students else "",
         students=students,
@@ -213,6 +259,8 @@ def class_report(students: list[StudentResult]) -> ClassReport:
         cells=cell_stats(students),
         slowest_submissions=slowest_submissions(students),
         slowest_cells=slowest_cells(students),
+        mistakes=mistakes,
+        answer_groups=answer_groups,
     )
 
 
@@ -247,6 +295,11 @@ def csv_rows(report: ClassReport) -> list[tuple]:
         rows.append(("cell", "", cell.grade_id, "flag", cell.flag))
         rows.append(("cell", "", cell.grade_id, "mean_seconds", number(cell.mean_seconds)))
         rows.append(("cell", "", cell.grade_id, "max_seconds", number(cell.max_seconds)))
+    for section, groups in (("mistake", report.mistakes), ("answer_group", report.answer_groups)):
+        for group in groups:
+            measure = f"{group.kind}:{group.name}"
+            rows.append((section, "", group.grade_id, measure, len(group.students)))
+            rows += [(f"{section}_member", s, group.grade_id, measure, "") for s in group.students]
     for s in report.slowest_submissions:
         rows.append(("slowest_submission", s.student_id, "", "seconds", number(s.seconds)))
     for student_id, grade_id, seconds in report.slowest_cells:
@@ -382,13 +435,51 @@ def cells_section(report: ClassReport) -> str:
     )
 
 
-def mistakes_placeholder_section() -> str:
-    """Diagnosed mistakes and unmatched answer groups (issue 10, section 2) are not recorded
-    in the results yet; this section says so rather than guess."""
+def _who(students: list[str]) -> str:
+    listed = "".join(f"<li><code>{escape(s)}</code></li>" for s in students)
+    return f"<td><details><summary>show</summary><ul>{listed}</ul></details></td>"
+
+
+def mistakes_section(report: ClassReport) -> str:
+    """What the grader recognised in the failed cells, and what it did not but many shared."""
+    named = [
+        [
+            f"<td><code>{escape(g.grade_id)}</code></td>",
+            f"<td><code>{escape(g.name)}</code></td>",
+            f"<td class='num'>{len(g.students)}</td>",
+            _text(g.text),
+            _who(g.students),
+        ]
+        for g in report.mistakes
+    ]
+    groups = [
+        [
+            f"<td><code>{escape(g.grade_id)}</code></td>",
+            f"<td><code>{escape(g.name)}</code></td>",
+            f"<td class='num'>{len(g.students)}</td>",
+            _who(g.students),
+        ]
+        for g in report.answer_groups
+    ]
     return (
-        "<h2>Diagnosed mistakes</h2>"
-        "<p id='mistakes-placeholder'>Not available: this grader does not diagnose mistakes "
-        "yet.</p>"
+        "<h2 id='mistakes'>Diagnosed mistakes</h2>"
+        "<p>When a cell fails, the grader compares the student's wrong answers with the known "
+        "mistakes of that cell (and a wrong length with the known length formulas); the "
+        "sentence is what the student's feedback says.</p>"
+        + (
+            _table(["grade_id", "mistake", "students", "feedback", "who"], named, "diagnosed")
+            if named
+            else "<p id='diagnosed'>No failed cell matched a known mistake.</p>"
+        )
+        + "<h2>Shared wrong answers nothing known explains</h2>"
+        f"<p>Students whose wrong answers to a cell agree on every failed case (rounded to "
+        f"{FINGERPRINT_DECIMALS} decimals), the {ANSWER_GROUPS} largest groups: a mistake "
+        "many students make that the table of known mistakes lacks.</p>"
+        + (
+            _table(["grade_id", "fingerprint", "students", "who"], groups, "answer-groups")
+            if groups
+            else "<p id='answer-groups'>No two students share unexplained wrong answers.</p>"
+        )
     )
 
 
@@ -423,7 +514,7 @@ def report_html(report: ClassReport) -> str:
         + summary_section(report)
         + status_section(report)
         + cells_section(report)
-        + mistakes_placeholder_section()
+        + mistakes_section(report)
         + slowest_section(report)
         + "</body></html>\n"
     )

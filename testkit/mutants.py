@@ -195,6 +195,67 @@ _BUGS: dict[str, tuple[str, tuple[Edit, ...], tuple[str, ...]]] = {
         (Edit("conv1d_input_grad", "output_padding=unread", "output_padding=0"),),
         ("conv1d_input_grad",),
     ),
+    "dilation_ignored": (
+        "conv_transpose1d always uses dilation 1",
+        (_insert_at_answer_start("conv_transpose1d", "dilation = 1  # bug"),),
+        ("conv_transpose1d_dilation", "conv_transpose1d_general"),
+    ),
+    "output_size_off_by_one": (
+        "transposed_output_size forgets the + 1 (so do the functions that use it)",
+        (
+            Edit(
+                "transposed_output_size",
+                "dilation * (kernel_size - 1) + 1",
+                "dilation * (kernel_size - 1)",
+            ),
+        ),
+        ("transposed_output_size", *CONV_TRANSPOSE1D, *CONV_TRANSPOSE2D),
+    ),
+    "padding_columns_kept": (
+        "conv1d_matrix keeps a column for each zero of the padding",
+        (
+            Edit("conv1d_matrix", "np.zeros((rows, n))", "np.zeros((rows, n + 2 * padding))"),
+            Edit("conv1d_matrix", "column = i * stride + j - padding", "column = i * stride + j"),
+            Edit("conv1d_matrix", "if 0 <= column < n:", "if 0 <= column < n + 2 * padding:"),
+        ),
+        ("conv1d_matrix",),
+    ),
+    "rows_only": (
+        "conv_transpose2d runs conv_transpose1d along each row with the kernel's first row",
+        (
+            Edit(
+                "conv_transpose2d",
+                None,
+                "x = np.asarray(input, dtype=float)\n"
+                "unbatched = x.ndim == 3\n"
+                "x = x[None] if unbatched else x\n"
+                "w = np.asarray(weight, dtype=float)[:, :, 0, :]\n"
+                "(_, sw), (_, pw) = pair(stride), pair(padding)\n"
+                "(_, ow), (_, dw) = pair(output_padding), pair(dilation)\n"
+                "rows = [conv_transpose1d(x[:, :, r, :], w, bias, sw, pw, ow, groups, dw)\n"
+                "        for r in range(x.shape[2])]\n"
+                "out = np.stack(rows, axis=2)\n"
+                "return out[0] if unbatched else out",
+            ),
+        ),
+        CONV_TRANSPOSE2D,
+    ),
+    "pairs_swapped": (
+        "conv_transpose2d reads every pair argument as (along the width, along the height)",
+        (
+            Edit(
+                "conv_transpose2d",
+                "(sh, sw), (ph, pw) = pair(stride), pair(padding)",
+                "(sw, sh), (pw, ph) = pair(stride), pair(padding)",
+            ),
+            Edit(
+                "conv_transpose2d",
+                "(oh, ow), (dh, dw) = pair(output_padding), pair(dilation)",
+                "(ow, oh), (dw, dh) = pair(output_padding), pair(dilation)",
+            ),
+        ),
+        ("conv_transpose2d_general",),
+    ),
     "only_1d": (
         "conv_transpose2d is not implemented (raises NotImplementedError)",
         (Edit("conv_transpose2d", None, 'raise NotImplementedError("only 1D so far")'),),
