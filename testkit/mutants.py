@@ -279,6 +279,38 @@ FAILED_CELLS: dict[str | None, tuple[str, ...]] = {
     **{name: failed for name, (_, _, failed) in _BUGS.items()},
 }
 
+# The known mistake (a name in tconv.mistakes) that every failed cell of a mutant is diagnosed
+# with: one name, or one per grade_id (None: the mutant's other failed cells). The mutants not
+# listed fail by raising, or in the sandbox by calling torch: there is no answer to compare.
+EXPECTED_MISTAKES: dict[str, str | dict[str | None, str]] = {
+    "kernel_flipped": "kernel_flipped",
+    "stride_ignored": "stride_ignored",
+    "padding_ignored": "padding_ignored",
+    "output_padding_ignored": {
+        "conv1d_input_grad": "unread_ignored",
+        None: "output_padding_ignored",
+    },
+    "groups_ignored": "groups_ignored",
+    "bias_ignored": "bias_ignored",
+    "matrix_transposed": "matrix_transposed",
+    "output_size_no_dilation": {
+        "transposed_output_size": "dilation_ignored",
+        None: "dilation_ignored_in_size",
+    },
+    "grad_unread_ignored": "unread_ignored",
+    "dilation_ignored": "dilation_ignored",
+    "output_size_off_by_one": "one_short",
+    "padding_columns_kept": "padding_columns_kept",
+    "rows_only": "rows_only",
+    "pairs_swapped": "pairs_swapped",
+}
+
+
+def expected_mistake(bug: str | None, grade_id: str) -> str | None:
+    """The mistake a failed cell of ``bug``'s submission must be diagnosed with, or None."""
+    named = EXPECTED_MISTAKES.get(bug)
+    return named if named is None or isinstance(named, str) else named.get(grade_id, named[None])
+
 
 def expected_scores(source_notebook: Path) -> dict[str | None, float]:
     """Each bug's score (None: the correct submission's) by the source notebook's points."""

@@ -31,7 +31,13 @@ from autograder.mistakes import (
     diagnose,
     hints_html,
 )
-from autograder.mutants import BUGS, EXPECTED_SCORES, make_submission
+from autograder.mutants import (
+    BUGS,
+    EXPECTED_MISTAKES,
+    EXPECTED_SCORES,
+    expected_mistake,
+    make_submission,
+)
 from tconv import mistakes as known
 from tconv.testing import CheckFailed, checker
 
@@ -39,38 +45,10 @@ SOURCE = REPO / "solutions" / "transposed_conv" / "transposed_conv.ipynb"
 CASES = build_cases(list(CASE_BUILDERS))
 POINTS = read_source_notebook(SOURCE).tests
 
-# The mistake each mutant's failed cells must be diagnosed with: one name for all its failed
-# cells, or per grade_id (None: every other failed cell).
-DIAGNOSED = {
-    "kernel_flipped": "kernel_flipped",
-    "stride_ignored": "stride_ignored",
-    "padding_ignored": "padding_ignored",
-    "output_padding_ignored": {
-        "conv1d_input_grad": "unread_ignored",
-        None: "output_padding_ignored",
-    },
-    "groups_ignored": "groups_ignored",
-    "bias_ignored": "bias_ignored",
-    "matrix_transposed": "matrix_transposed",
-    "output_size_no_dilation": {
-        "transposed_output_size": "dilation_ignored",
-        None: "dilation_ignored_in_size",
-    },
-    "grad_unread_ignored": "unread_ignored",
-    "dilation_ignored": "dilation_ignored",
-    "output_size_off_by_one": "one_short",
-    "padding_columns_kept": "padding_columns_kept",
-    "rows_only": "rows_only",
-    "pairs_swapped": "pairs_swapped",
-}
-# Their failed cells raise instead of answering: there is nothing to compare. (The wrapping
-# mutants call torch, which the sandbox lacks; in this process they are simply right.)
+# Mutants whose failed cells raise instead of answering: there is nothing to compare. (The
+# wrapping ones call torch, which the sandbox lacks; in this process they are simply right.)
 NOT_ANSWERING = {"only_1d", "wraps_torch", "wraps_torch_prebound"}
-
-
-def expected_mistake(bug: str, grade_id: str) -> str:
-    named = DIAGNOSED[bug]
-    return named if isinstance(named, str) else named.get(grade_id, named[None])
+DIAGNOSED = sorted(EXPECTED_MISTAKES)
 
 
 def answers(bug: str | None) -> dict:
@@ -102,11 +80,11 @@ def judged(bug: str | None) -> dict[str, tuple[list, bool]]:
 
 
 def test_every_mutant_is_in_the_table_or_answers_nothing():
-    assert set(DIAGNOSED) | NOT_ANSWERING == set(BUGS)
-    assert not set(DIAGNOSED) & NOT_ANSWERING
+    assert set(EXPECTED_MISTAKES) | NOT_ANSWERING == set(BUGS)
+    assert not set(EXPECTED_MISTAKES) & NOT_ANSWERING
 
 
-@pytest.mark.parametrize("bug", sorted(DIAGNOSED))
+@pytest.mark.parametrize("bug", DIAGNOSED)
 def test_each_mutant_is_diagnosed_on_all_its_failed_cases(bug):
     failed = judged(bug)
     assert failed, "the mutant fails no cell"
@@ -134,7 +112,7 @@ def test_a_mutant_that_raises_gets_no_diagnosis():
     assert diagnose([]) is None
 
 
-@pytest.mark.parametrize("bug", sorted(DIAGNOSED))
+@pytest.mark.parametrize("bug", DIAGNOSED)
 def test_the_students_checks_give_the_same_hint(bug):
     """The notebook's check, on a failed case, names the mistake with the table's sentence."""
     functions = answers(bug)
