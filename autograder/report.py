@@ -4,6 +4,9 @@
 the authority on who is in the class and on each score and status, and ``OUT/results/*.json``
 for per-cell scores and timings. It writes ``OUT/report.html``, one page that loads nothing
 (plots are inline SVG, no script) and ``OUT/report.csv``, the same numbers one per row.
+The diagnosed mistakes (``autograder.mistakes``) are counted from the cells' stored diagnoses:
+rows ``mistake`` (grade_id, ``kind:name``, students) and ``answer_group`` (grade_id,
+``answers:<fingerprint>``, students), each with ``*_member`` rows naming the students.
 
 Every string from a submission (ids, messages) is escaped on the page and neutralised for
 spreadsheets in the CSV, with the helpers the feedback pages and ``grades.csv`` use.

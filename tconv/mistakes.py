@@ -182,6 +182,12 @@ def _tuple(value, dims: int) -> tuple[int, ...]:
     return values * dims if len(values) == 1 else values
 
 
+def _int(value) -> int:
+    """An int argument, also when given as a 1-tuple (``stride=(2,)``), as torch accepts it."""
+    (single,) = _tuple(value, 1)
+    return single
+
+
 def _tensor(a) -> torch.Tensor:
     return _from_numpy(_array(a, dtype=_float64))
 
@@ -345,13 +351,13 @@ def _axis_lengths(function: str, a: dict) -> list[tuple[str, int, str, tuple]]:
         ]
     if function == "conv1d_input_grad":
         m, k = np.shape(a["grad_output"])[-1], np.shape(a["weight"])[-1]
-        s, p, n = int(a["stride"]), int(a["padding"]), int(a["input_length"])
+        s, p, n = _int(a["stride"]), _int(a["padding"]), _int(a["input_length"])
         # output_padding is what the floor dropped: r = n - (the length without it)
         r = n - transposed_length(m, k, s, p)
         return [("length", -1, "transposed", (m, k, s, p, r, 1))]
     if function == "conv1d_matrix":
-        k, n = np.size(a["weight"]), int(a["n"])
-        return [("rows", 0, "conv", (n, k, int(a["stride"]), int(a["padding"])))]
+        k, n = np.size(a["weight"]), _int(a["n"])
+        return [("rows", 0, "conv", (n, k, _int(a["stride"]), _int(a["padding"])))]
     return []
 
 
@@ -457,7 +463,7 @@ def _transposed(a: dict, dims: int, lengths: Callable | None = None, weight=None
     x = x[None] if unbatched else x
     s, p = _tuple(a["stride"], dims), _tuple(a["padding"], dims)
     o, d = _tuple(a["output_padding"], dims), _tuple(a["dilation"], dims)
-    full = _CONV_TRANSPOSE[dims](x, w, stride=s, groups=int(a["groups"]), dilation=d)
+    full = _CONV_TRANSPOSE[dims](x, w, stride=s, groups=_int(a["groups"]), dilation=d)
     full = _pad(full, [v for axis in reversed(range(dims)) for v in (0, o[axis])])
     keep = lengths or transposed_length
     crop = []
@@ -611,7 +617,7 @@ def _matrix(weight, n: int, stride: int, padding: int) -> np.ndarray:
 
 def _matrix_of(a: dict, **changes) -> np.ndarray:
     a = {**a, **changes}
-    return _matrix(a["weight"], int(a["n"]), int(a["stride"]), int(a["padding"]))
+    return _matrix(a["weight"], _int(a["n"]), _int(a["stride"]), _int(a["padding"]))
 
 
 MATRIX_MISTAKES = [
@@ -658,7 +664,7 @@ MATRIX_MISTAKES = [
         "W acts on x itself (n columns): the padding's zeros contribute nothing, so their "
         "columns are dropped",
         CH1_PADDING,
-        lambda a: _matrix(a["weight"], int(a["n"]) + 2 * int(a["padding"]), int(a["stride"]), 0),
+        lambda a: _matrix(a["weight"], _int(a["n"]) + 2 * _int(a["padding"]), _int(a["stride"]), 0),
     ),
 ]
 
@@ -671,12 +677,12 @@ def _size_mistake(formula: LengthFormula) -> Mistake:
         f"PyTorch's length is n = {TRANSPOSED}, and {formula.why}",
         formula.section,
         lambda a: formula.length(
-            int(a["length"]),
-            int(a["kernel_size"]),
-            int(a["stride"]),
-            int(a["padding"]),
-            int(a["output_padding"]),
-            int(a["dilation"]),
+            _int(a["length"]),
+            _int(a["kernel_size"]),
+            _int(a["stride"]),
+            _int(a["padding"]),
+            _int(a["output_padding"]),
+            _int(a["dilation"]),
         ),
     )
 
@@ -685,8 +691,8 @@ def _input_grad(a: dict, weight=None, **changes) -> np.ndarray:
     """Wᵀ g as the transposed convolution with output_padding r, where r is what the floor
     dropped; ``changes`` override its arguments (a mistake's), r staying the right one."""
     g = _array(a["grad_output"], dtype=_float64)
-    k, s, p = np.shape(a["weight"])[-1], int(a["stride"]), int(a["padding"])
-    r = int(a["input_length"]) - transposed_length(g.shape[-1], k, s, p)
+    k, s, p = np.shape(a["weight"])[-1], _int(a["stride"]), _int(a["padding"])
+    r = _int(a["input_length"]) - transposed_length(g.shape[-1], k, s, p)
     arguments = dict(
         input=g,
         weight=a["weight"] if weight is None else weight,
@@ -704,7 +710,7 @@ INPUT_GRAD_MISTAKES = [
     Mistake(
         "unread_ignored",
         "conv1d_input_grad",
-        "the transposed convolution without output_padding, input_length − r long",
+        "the transposed convolution of g without output_padding (r positions short)",
         "with stride s > 1 the floor drops r = (n + 2p − k) mod s input positions; "
         "output_padding = r gives them back (the last max(0, r − p) get gradient 0)",
         CH7_UNREAD,
