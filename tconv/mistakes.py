@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -774,17 +775,32 @@ def matching_mistakes(
     mistaken)`` (the caller's comparison, with its tolerances), asked only where the shapes
     agree: a huge or misshapen answer costs nothing."""
     got = _values(answer)
-    if got is None:
+    if got is None or torch is None:
         return []
     found = []
-    for mistake in mistakes_of(function):
-        mistaken = mistake.mistaken(args, kwargs)
-        if mistaken is None:
-            continue
-        mistaken = _array(mistaken, dtype=_float64)
-        if mistaken.shape == got.shape and same(got, mistaken):
-            found.append(mistake)
+    with _one_thread():
+        for mistake in mistakes_of(function):
+            mistaken = mistake.mistaken(args, kwargs)
+            if mistaken is None:
+                continue
+            mistaken = _array(mistaken, dtype=_float64)
+            if mistaken.shape == got.shape and same(got, mistaken):
+                found.append(mistake)
     return found
+
+
+@contextmanager
+def _one_thread():
+    """torch on one thread while the mistakes are computed: on arrays this small, waiting for
+    an intra-op thread costs far more than the work (2 ms a call instead of 50 µs on a busy
+    machine). The setting is process-wide; should two threads overlap here, a computation may
+    run on more threads, or the process stay on one: slower or faster, never different."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 def case_hints(

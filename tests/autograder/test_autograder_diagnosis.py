@@ -37,6 +37,20 @@ def _unknown_mistake(source: Path, line: str) -> nbformat.NotebookNode:
     return nb
 
 
+def _wrong_then_hangs(source: Path) -> nbformat.NotebookNode:
+    """conv_transpose2d answers the first basic case wrongly, then hangs on the next one."""
+    nb = make_submission(source, None)
+    index = next(i for i, c in enumerate(nb.cells) if "def conv_transpose2d(" in c.source)
+    nb.cells[index].source = (
+        "def conv_transpose2d(input, weight, *args, **kwargs):\n"
+        "    if np.shape(input)[-2:] == (3, 3):\n"
+        "        return np.zeros(np.shape(input))\n"
+        "    while True:\n"
+        "        pass\n"
+    )
+    return nb
+
+
 @pytest.fixture(scope="module")
 def graded(course, tmp_path_factory) -> Path:
     work = tmp_path_factory.mktemp("diagnosis")
@@ -47,6 +61,7 @@ def graded(course, tmp_path_factory) -> Path:
         write_student(submissions, bug, make_submission(source, bug))
     write_student(submissions, UNKNOWN[0], _unknown_mistake(source, "out = out + 1.0"))
     write_student(submissions, UNKNOWN[1], _unknown_mistake(source, "out = 1.0 + out * 1.0"))
+    write_student(submissions, "wrong_then_hangs", _wrong_then_hangs(source))
     done = grade(course, submissions, out, "--workers", "2", "--book-url", BOOK_URL.rstrip("/"))
     assert done.returncode == 0, done.stderr[-3000:]
     return out
@@ -173,3 +188,17 @@ def test_students_sharing_an_unanticipated_mistake_form_the_largest_groups(grade
     table = page.split("id='answer-groups'", 1)[1].split("</table>", 1)[0]
     assert all(re.search(rf"<code>{g}</code>", table) for g in failed)
     assert "id='diagnosed'" in page
+
+
+def test_a_case_that_hangs_after_a_failure_keeps_the_failure(graded):
+    """Running a failed cell's other cases must not cost the student the failure's message:
+    the hang is reported as an incident, the cell's verdict stays the first wrong answer."""
+    data = result(graded, "wrong_then_hangs")
+    by_id = {c["grade_id"]: c for c in cells(graded, "wrong_then_hangs")}
+    basic = by_id["conv_transpose2d_basic"]
+    assert basic["score"] == 0 and "returned shape (1, 1, 3, 3)" in basic["message"]
+    assert basic["diagnosis"]["failed"] == 1 and basic["diagnosis"]["fingerprint"]
+    assert "timed out" in by_id["conv_transpose2d_general"]["message"]
+    assert data["status"] == "partial_timeout" and "timed out" in data["message"]
+    others = [c for g, c in by_id.items() if not g.startswith("conv_transpose2d")]
+    assert all(c["score"] == c["points"] for c in others)
