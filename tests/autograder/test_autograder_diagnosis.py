@@ -17,7 +17,7 @@ import pytest
 from grading_helpers import ASSIGNMENT, grade, source_notebook, write_student
 
 from autograder.mistakes import SECTIONS
-from autograder.mutants import BUGS, EXPECTED_MISTAKES, expected_mistake, make_submission
+from testkit.mutants import BUGS, EXPECTED_MISTAKES, expected_mistake, make_submission
 
 pytestmark = pytest.mark.slow
 
@@ -196,7 +196,7 @@ def test_a_case_that_hangs_after_a_failure_keeps_the_failure(graded):
     data = result(graded, "wrong_then_hangs")
     by_id = {c["grade_id"]: c for c in cells(graded, "wrong_then_hangs")}
     basic = by_id["conv_transpose2d_basic"]
-    assert basic["score"] == 0 and "returned shape (1, 1, 3, 3)" in basic["message"]
+    assert basic["score"] == 0 and "got shape (1, 1, 3, 3)" in basic["message"]
     assert basic["diagnosis"]["failed"] == 1 and basic["diagnosis"]["fingerprint"]
     assert "timed out" in by_id["conv_transpose2d_general"]["message"]
     assert data["status"] == "partial_timeout" and "timed out" in data["message"]

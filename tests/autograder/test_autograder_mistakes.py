@@ -20,8 +20,8 @@ from grading_helpers import REPO
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from autograder.assignment import read_source_notebook
-from autograder.cases import CASE_BUILDERS, build_cases, verdict
+from autograder.cases import build_cases, verdict
+from autograder.contract import CELLS
 from autograder.mistakes import (
     MAX_FINGERPRINT_VALUES,
     MISTAKES,
@@ -31,19 +31,18 @@ from autograder.mistakes import (
     diagnose,
     hints_html,
 )
-from autograder.mutants import (
+from tconv import mistakes as known
+from tconv.testing import CheckFailed, checker
+from testkit.mutants import (
     BUGS,
     EXPECTED_MISTAKES,
-    EXPECTED_SCORES,
+    FAILED_CELLS,
     expected_mistake,
     make_submission,
 )
-from tconv import mistakes as known
-from tconv.testing import CheckFailed, checker
 
 SOURCE = REPO / "solutions" / "transposed_conv" / "transposed_conv.ipynb"
-CASES = build_cases(list(CASE_BUILDERS))
-POINTS = read_source_notebook(SOURCE).tests
+CASES = build_cases(list(CELLS))
 
 # Mutants whose failed cells raise instead of answering: there is nothing to compare. (The
 # wrapping ones call torch, which the sandbox lacks; in this process they are simply right.)
@@ -88,10 +87,11 @@ def test_every_mutant_is_in_the_table_or_answers_nothing():
 def test_each_mutant_is_diagnosed_on_all_its_failed_cases(bug):
     failed = judged(bug)
     assert failed, "the mutant fails no cell"
-    # The cells it fails are worth what the mutants' table says it loses.
-    assert sum(POINTS.values()) - sum(POINTS[g] for g in failed) == EXPECTED_SCORES[bug]
+    assert set(failed) == set(FAILED_CELLS[bug])  # the cells the mutants' table names
     for grade_id, (wrong, raised) in failed.items():
-        assert not raised, grade_id
+        if raised and not wrong:  # some mutants raise on OpInfo's odder samples: no answer
+            assert grade_id == "conv_transpose1d_general", grade_id
+            continue
         diagnosis = diagnose(wrong)
         mistakes = {h["name"]: h for h in diagnosis["hints"] if h["kind"] == "mistake"}
         name = expected_mistake(bug, grade_id)
