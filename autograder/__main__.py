@@ -2,6 +2,10 @@
 
     python -m autograder grade ASSIGNMENT SUBMISSIONS --out OUT [--workers N] [--force]
                                [--book-url URL]
+    python -m autograder grade ASSIGNMENT SUBMISSIONS --out OUT --scheduler tls://HOST:8786 \
+        --tls-ca-file ca.pem --tls-cert client.pem --tls-key client.key
+    python -m autograder grade ASSIGNMENT SUBMISSIONS --out OUT --cluster slurm \
+        --cluster-config slurm.yaml --jobs 4
     python -m autograder report OUT
 
 Run it from the course root (the folder holding ``nbgrader_config.py``), like nbgrader.
@@ -16,6 +20,7 @@ signal is kept, and the same command run again grades only the students still mi
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import sys
@@ -55,6 +60,33 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="root URL of the course's published book, which the feedback pages link into "
         "(default: the relative path from a feedback page to the course's _build/html/)",
     )
+    dask = grade.add_argument_group(
+        "grading on a Dask cluster (this machine stays the only writer of OUT and the gradebook)"
+    )
+    where = dask.add_mutually_exclusive_group()
+    where.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="a running `dask scheduler`: tcp://HOST:8786, or tls://HOST:8786 with certificates",
+    )
+    where.add_argument(
+        "--cluster",
+        choices=("slurm",),
+        help="start the workers as Slurm jobs (dask-jobqueue) for this run",
+    )
+    dask.add_argument(
+        "--cluster-config",
+        type=Path,
+        metavar="YAML",
+        help="SLURMCluster options (cores, memory, queue, walltime, job_script_prologue, ...)",
+    )
+    dask.add_argument("--jobs", type=int, default=1, help="Slurm jobs to start (default: 1)")
+    for flag, what in (
+        ("--tls-ca-file", "CA certificate that signed the scheduler's and the workers'"),
+        ("--tls-cert", "this client's certificate"),
+        ("--tls-key", "this client's private key"),
+    ):
+        dask.add_argument(flag, type=Path, metavar="PEM", help=what)
     report = commands.add_parser(
         "report", help="write OUT/report.html and OUT/report.csv from a grading run's files"
     )
@@ -129,48 +161,98 @@ def _site_root(url: str | None) -> str | None:
 
 
 def grade(args: argparse.Namespace) -> int:
-    # Imported here, after main() installed the signal handlers: they load torch and nbgrader.
+    # Imported here, after main() installed the signal handlers: they load nbgrader (and,
+    # grading locally, torch).
     import zipfile
 
     from autograder.assignment import AssignmentError, load_assignment
-    from autograder.batch import grade_batch
-    from autograder.results import STATUSES
-    from autograder.sandbox import Limits, SandboxUnavailable, check_sandbox, discover_layout
+    from autograder.batch import BatchStopped, NotAllGraded, grade_batch
+    from autograder.sandbox import Limits, SandboxUnavailable
 
-    if args.workers < 1:
-        print("error: --workers must be at least 1", file=sys.stderr)
+    if args.workers < 1 or args.jobs < 1:
+        print("error: --workers and --jobs must be at least 1", file=sys.stderr)
         return 2
     limits = Limits.from_env()
     try:
-        assignment = load_assignment(args.assignment, Path.cwd())
-        layout = discover_layout()
-        protections = check_sandbox(layout, limits)
-    except (AssignmentError, SandboxUnavailable) as exc:
+        with _pool(args, limits) as (pool_for, where):
+            assignment = load_assignment(args.assignment, Path.cwd())
+            pool = pool_for(assignment)
+            print(where, file=sys.stderr)
+            results = grade_batch(
+                assignment,
+                args.submissions,
+                args.out,
+                args.force,
+                pool,
+                _site_root(args.book_url),
+            )
+    except (AssignmentError, SandboxUnavailable, BatchStopped, NotAllGraded) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print("sandbox protections:", *protections.describe(), sep="\n  ", file=sys.stderr)
-    try:
-        results = grade_batch(
-            assignment,
-            args.submissions,
-            args.out,
-            args.workers,
-            args.force,
-            layout,
-            limits,
-            _site_root(args.book_url),
-        )
     except (FileNotFoundError, ValueError, zipfile.BadZipFile) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    return summarise(args.out, results)
+
+
+@contextlib.contextmanager
+def _pool(args: argparse.Namespace, limits):
+    """(a function making the batch's pool for an assignment, a line saying where it grades)."""
+    if not (args.scheduler or args.cluster):
+        yield _local_pool(args, limits)
+        return
+    from autograder import cluster
+
+    tls = cluster.security(args.tls_ca_file, args.tls_cert, args.tls_key)
+    if args.scheduler:
+        with _closing(cluster.connect(args.scheduler, tls)) as client:
+            where = f"grading on the Dask scheduler at {args.scheduler}"
+            yield (lambda assignment: cluster.DaskPool(client, assignment, limits)), where
+        return
+    with (
+        _closing(cluster.slurm_cluster(args.cluster_config, args.jobs, tls)) as slurm,
+        _closing(cluster.connect(slurm, tls)) as client,
+    ):
+        where = f"grading on {args.jobs} Slurm job(s), scheduler at {slurm.scheduler_address}"
+        yield (lambda assignment: cluster.DaskPool(client, assignment, limits)), where
+
+
+@contextlib.contextmanager
+def _closing(thing):
+    """Close a Dask client or cluster at the end, but not when a stop signal ends the run: the
+    grader then leaves at once (see leave()), and the scheduler drops a vanished client's
+    tasks by itself (Slurm ends the jobs at their walltime)."""
+    try:
+        yield thing
+    except KeyboardInterrupt:
+        raise
+    except BaseException:
+        thing.close()
+        raise
+    thing.close()
+
+
+def _local_pool(args: argparse.Namespace, limits):
+    from autograder.batch import LocalPool
+    from autograder.sandbox import check_sandbox, discover_layout
+
+    layout = discover_layout()
+    protections = check_sandbox(layout, limits)
+    where = "\n  ".join(["sandbox protections:", *protections.describe()])
+    return (lambda assignment: LocalPool(assignment, args.workers, layout, limits)), where
+
+
+def summarise(out: Path, results) -> int:
+    from autograder.results import STATUSES
+
     counts = {s: sum(r.status == s for r in results) for s in STATUSES}
     summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
-    print(f"{len(results)} students: {summary or 'none'}; grades in {args.out / 'grades.csv'}")
+    print(f"{len(results)} students: {summary or 'none'}; grades in {out / 'grades.csv'}")
     try:
-        return report(args.out)
+        return report(out)
     except Exception as exc:  # noqa: BLE001 - every grade is saved by now; the batch succeeded
         print(f"warning: the class report was not written ({exc!r}); every grade is saved. "
-              f"Write it with: python -m autograder report {args.out}", file=sys.stderr)
+              f"Write it with: python -m autograder report {out}", file=sys.stderr)
         return 0
 
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import hashlib
+import importlib.metadata
 import json
+import queue
 import tempfile
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,14 +18,13 @@ from tqdm import tqdm
 
 from autograder.assignment import Assignment, SourceNotebook
 from autograder.autograded import write_autograded
-from autograder.cases import build_cases, cases_digest
 from autograder.class_zip import unpack_zip
 from autograder.feedback import write_feedback
 from autograder.gradebook import open_gradebook, record
 from autograder.judge import CellResult, NotebookResult, grade_notebook
 from autograder.mistakes import default_book_url
 from autograder.results import StudentResult, combine, load_result, save_result, write_grades_csv
-from autograder.sandbox import Layout, Limits
+from autograder.sandbox import Layout, Limits, SandboxUnavailable
 from autograder.slots import lease_slot
 from autograder.submissions import (
     InvalidNotebook,
@@ -29,7 +32,8 @@ from autograder.submissions import (
     SymlinkInSubmission,
     find_notebook,
     list_students,
-    read_notebook,
+    parse_notebook,
+    read_notebook_bytes,
 )
 
 
@@ -38,63 +42,126 @@ def zero_notebook(source: SourceNotebook, status: str, message: str) -> Notebook
     return NotebookResult(source.name, status, message, 0.0, source.max_score, cells)
 
 
-def grade_student(
-    student: Student, assignment: Assignment, cases, layout: Layout, limits: Limits, slot: int
-) -> StudentResult:
-    """Never raises for anything a submission can do; grader faults become status 'error'."""
+@dataclass(frozen=True)
+class Submission:
+    """What the grader reads of one student, as bytes, so that it can be graded anywhere: in a
+    thread of this process or on a Dask worker that shares no files with this machine."""
+
+    student_id: str
+    submitted_at: str | None  # UTC time from the instructor's tools, or None
+    problem: str | None  # why this student cannot be graded at all
+    # notebook name -> the file's bytes, or (status, message) when there is no file to grade
+    notebooks: dict[str, bytes | tuple[str, str]] = field(default_factory=dict)
+
+
+def _read_one(student: Student, assignment: Assignment, source: SourceNotebook):
+    try:
+        path = find_notebook(student.folder, assignment.name, source.name)
+    except SymlinkInSubmission as exc:
+        return ("error", str(exc))
+    if path is None:
+        return ("missing_notebook", f"{source.name}.ipynb not found")
+    try:
+        return read_notebook_bytes(path)
+    except InvalidNotebook as exc:
+        return ("invalid_notebook", str(exc))
+    except Exception as exc:  # an unreadable disk: the grader's fault, this student's row only
+        return ("error", f"grader error: {type(exc).__name__}: {exc}")
+
+
+def read_submission(student: Student, assignment: Assignment) -> Submission:
+    """The student's notebooks, read with every check a file on disk needs (no symbolic link
+    followed, bounded size). Their contents are checked where they are graded."""
     if student.problem:
-        notebooks = [zero_notebook(s, "error", student.problem) for s in assignment.notebooks]
+        return Submission(student.student_id, student.submitted_at, student.problem)
+    notebooks = {s.name: _read_one(student, assignment, s) for s in assignment.notebooks}
+    return Submission(student.student_id, student.submitted_at, None, notebooks)
+
+
+def parsed_notebooks(submission: Submission) -> dict:
+    """notebook name -> the parsed notebook, for those of the submission that parse."""
+    parsed = {}
+    for name, found in submission.notebooks.items():
+        if isinstance(found, bytes):
+            with contextlib.suppress(InvalidNotebook):
+                parsed[name] = parse_notebook(found)
+    return parsed
+
+
+def grade_submission(
+    submission: Submission, assignment: Assignment, cases, layout: Layout, limits: Limits, slot: int
+) -> StudentResult:
+    """The one grading function, wherever it runs (a local thread, a Dask worker); it reads
+    and writes no file. Never raises for anything a submission can do; grader faults become
+    status 'error', except a sandbox this machine cannot start (SandboxUnavailable), which is
+    no verdict on the student at all."""
+    if submission.problem:
+        notebooks = [zero_notebook(s, "error", submission.problem) for s in assignment.notebooks]
         return combine(
-            student.student_id,
+            submission.student_id,
             assignment.name,
             assignment.max_score,
             [nb.to_json() for nb in notebooks],
         )
     started = time.monotonic()
     deadline = started + limits.submission_seconds
-    notebooks, parsed = [], {}
+    notebooks = []
     for source in assignment.notebooks:
-        try:
-            path = find_notebook(student.folder, assignment.name, source.name)
-        except SymlinkInSubmission as exc:
-            notebooks.append(zero_notebook(source, "error", str(exc)))
-            continue
-        if path is None:
-            notebooks.append(
-                zero_notebook(source, "missing_notebook", f"{source.name}.ipynb not found")
-            )
+        found = submission.notebooks[source.name]
+        if not isinstance(found, bytes):
+            notebooks.append(zero_notebook(source, *found))
             continue
         try:
-            nb = parsed[source.name] = read_notebook(path)
+            nb = parse_notebook(found)
             notebooks.append(grade_notebook(nb, source, cases, layout, limits, slot, deadline))
         except InvalidNotebook as exc:
             notebooks.append(zero_notebook(source, "invalid_notebook", str(exc)))
+        except SandboxUnavailable:
+            raise
         except Exception as exc:  # the grader's own fault: report it, keep the batch going
             notebooks.append(
                 zero_notebook(source, "error", f"grader error: {type(exc).__name__}: {exc}")
             )
     result = combine(
-        student.student_id,
+        submission.student_id,
         assignment.name,
         assignment.max_score,
         [nb.to_json() for nb in notebooks],
     )
-    result.timestamp = student.submitted_at
+    result.timestamp = submission.submitted_at
     result.seconds = round(time.monotonic() - started, 3)
-    write_autograded(assignment, student.student_id, parsed, result)
     return result
 
 
-def grading_fingerprint(assignment: Assignment, cases: dict) -> str:
-    """Changes whenever the graded cells, their points, the judge's cases (calls, expected
-    outputs, tolerances) or the judge itself change."""
+# Every file a verdict depends on: the judge, the contract's calls, and the references and
+# tolerances in tconv.testing. With torch's version, they decide what a case expects.
+GRADER_MODULES = (
+    "autograder/cases.py",
+    "autograder/contract.py",
+    "autograder/judge.py",
+    "autograder/runner.py",
+    "tconv/testing.py",
+)
+
+
+def grading_fingerprint(assignment: Assignment) -> str:
+    """Changes whenever the graded cells, their points, the judge's cases (calls, references,
+    tolerances, torch's answers) or the judge itself change; a result from other ones is
+    graded again. Computed without torch, so a Dask client need not load it."""
     digest = hashlib.sha256()
     for nb in assignment.notebooks:
         digest.update(json.dumps([nb.name, nb.tests, nb.locked], sort_keys=True).encode())
-    digest.update(cases_digest(cases).encode())
-    for module in ("judge.py", "runner.py"):
-        digest.update((Path(__file__).with_name(module)).read_bytes())
+    digest.update(_grader_code())
     return digest.hexdigest()[:16]
+
+
+@functools.cache
+def _grader_code() -> bytes:
+    """The files whose change changes a verdict, and torch's version (read once: a Dask worker
+    checks it per task)."""
+    root = Path(__file__).resolve().parents[1]
+    code = b"".join((root / module).read_bytes() for module in GRADER_MODULES)
+    return code + importlib.metadata.version("torch").encode()
 
 
 def collect_students(assignment: Assignment, submissions: Path, scratch: Path) -> list[Student]:
@@ -112,6 +179,63 @@ def in_a_slot(function, *args):
         return function(*args, slot)
 
 
+class GradeElsewhere(Exception):
+    """The machine that took a submission cannot grade (no sandbox, other grader code): the
+    submission is no verdict on the student and goes to another worker."""
+
+    def __init__(self, worker: str, reason: str):
+        super().__init__(worker, reason)
+        self.worker, self.reason = worker, reason
+
+    def __str__(self) -> str:
+        return f"worker {self.worker} cannot grade: {self.reason}"
+
+
+class BatchStopped(RuntimeError):
+    """The pool can go on with no submission (its cluster is gone); what is stored stays."""
+
+
+class LocalPool:
+    """Threads of this process, each grading one submission at a time in a slot of its own."""
+
+    def __init__(self, assignment: Assignment, workers: int, layout: Layout, limits: Limits):
+        # Imported here: it loads torch, which a Dask client (autograder.cluster) never needs.
+        from autograder.cases import build_cases
+
+        self.assignment, self.layout, self.limits = assignment, layout, limits
+        self.cases = build_cases([gid for nb in assignment.notebooks for gid in nb.tests])
+        self.executor = ThreadPoolExecutor(max_workers=workers)
+        # Submissions read ahead of the threads: enough that none waits, few enough that a
+        # class of thousands is not all in memory at once.
+        self.window = 2 * workers
+
+    def submit(self, submission: Submission, avoid: frozenset = frozenset()) -> Future:
+        return self.executor.submit(
+            in_a_slot,
+            grade_submission,
+            submission,
+            self.assignment,
+            self.cases,
+            self.layout,
+            self.limits,
+        )
+
+    def outcome(self, future: Future) -> StudentResult:
+        return future.result()
+
+    def can_grade_avoiding(self, avoid: frozenset) -> bool:
+        return True
+
+    def abandon(self) -> None:
+        """Stopped (a signal's KeyboardInterrupt): queued students are dropped and nobody waits
+        for the submissions in progress; their results were never stored, so a resumed run
+        grades them. The caller leaves without waiting for the worker threads."""
+        self.executor.shutdown(wait=False, cancel_futures=True)
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=True)
+
+
 def _is_problem(result: StudentResult) -> bool:
     return result.status != "graded"
 
@@ -121,43 +245,36 @@ class Batch:
     """Everything one grading run shares; results are written only from the main thread."""
 
     assignment: Assignment
-    cases: dict
-    layout: Layout
-    limits: Limits
     out: Path
     gradebook: object
     fingerprint: str
     results: dict[str, StudentResult] = field(default_factory=dict)
+    ungraded: list[str] = field(default_factory=list)  # no worker could grade them
     book_url: str = ""  # where the feedback pages' links into the book point
+
+
+class NotAllGraded(RuntimeError):
+    """Some students could not be graded anywhere; a re-run grades them (nothing was stored)."""
 
 
 def grade_batch(
     assignment: Assignment,
     submissions: Path,
     out: Path,
-    workers: int,
     force: bool,
-    layout: Layout,
-    limits: Limits,
+    pool,
     book_url: str | None = None,
 ) -> list[StudentResult]:
-    """``book_url``: the root of the course's built book, for the feedback pages' links; by
+    """Grade every student not already graded in ``out`` with ``pool`` (a LocalPool, or
+    :class:`autograder.cluster.DaskPool`); this thread alone writes ``out`` and the gradebook.
+    ``book_url``: the root of the course's built book, for the feedback pages' links; by
     default the relative path from a feedback page to the course's ``_build/html``."""
     out.mkdir(parents=True, exist_ok=True)
-    cases = build_cases([gid for nb in assignment.notebooks for gid in nb.tests])
     with (
         open_gradebook(assignment) as gradebook,
         tempfile.TemporaryDirectory(prefix="autograder-") as scratch,
     ):
-        batch = Batch(
-            assignment,
-            cases,
-            layout,
-            limits,
-            out,
-            gradebook,
-            grading_fingerprint(assignment, cases),
-        )
+        batch = Batch(assignment, out, gradebook, grading_fingerprint(assignment))
         # Every student's pages are one level below out/feedback, so one relative path serves.
         batch.book_url = book_url or default_book_url(assignment.root, out / "feedback" / "id")
         students = collect_students(assignment, submissions, Path(scratch))
@@ -171,7 +288,12 @@ def grade_batch(
             else:
                 todo.append(student)
         write_grades_csv(out, list(batch.results.values()))
-        _run_pool(batch, todo, workers)
+        _run_pool(batch, todo, pool)
+    if batch.ungraded:
+        raise NotAllGraded(
+            f"{len(batch.ungraded)} students were not graded (no worker could grade them; "
+            "see the warnings above); run the same command again to grade them"
+        )
     return [batch.results[s.student_id] for s in students if s.student_id in batch.results]
 
 
@@ -186,77 +308,94 @@ def _recorded(batch: Batch, result: StudentResult) -> bool:
     return True
 
 
-def _error_result(batch: Batch, student: Student, exc: Exception) -> StudentResult:
+def _error_result(batch: Batch, student_id: str, exc: Exception) -> StudentResult:
     message = f"grader error: {type(exc).__name__}: {exc}"
     notebooks = [zero_notebook(nb, "error", message).to_json() for nb in batch.assignment.notebooks]
-    return combine(student.student_id, batch.assignment.name, batch.assignment.max_score, notebooks)
+    return combine(student_id, batch.assignment.name, batch.assignment.max_score, notebooks)
 
 
-def _store(batch: Batch, result: StudentResult) -> None:
+def _store(batch: Batch, submission: Submission, result: StudentResult) -> None:
     """The result file comes last: a run stopped at any moment (a signal, even SIGKILL) leaves
-    either no result file, and the student is graded again, or a result whose feedback and
-    gradebook scores were stored before it (a resumed run records the scores again anyway)."""
+    either no result file, and the student is graded again, or a result whose autograded
+    notebooks, feedback and gradebook scores were stored before it (a resumed run records the
+    scores again anyway)."""
+    write_autograded(batch.assignment, result.student_id, parsed_notebooks(submission), result)
     write_feedback(batch.out, result, batch.book_url)
     record(batch.gradebook, batch.assignment, result)
     save_result(batch.out, result)
 
 
-def _finish(batch: Batch, student: Student, result: StudentResult) -> None:
+def _finish(batch: Batch, student: Student, submission: Submission, result: StudentResult):
     result.fingerprint = batch.fingerprint
     if student.folder is not None:  # unsafe ids never become paths or gradebook entries
         try:
-            _store(batch, result)
+            _store(batch, submission, result)
         except Exception as exc:  # a result the grader cannot store costs one row, not the batch
-            result = _error_result(batch, student, exc)
+            result = _error_result(batch, student.student_id, exc)
             result.fingerprint = ""  # never resumed from: graded again next run
     batch.results[result.student_id] = result
     write_grades_csv(batch.out, list(batch.results.values()))
+    return result
 
 
-def _outcome(batch: Batch, future: Future, student: Student) -> StudentResult:
-    try:
-        return future.result()
-    except Exception as exc:  # a grader bug must cost one row, not the batch
-        return _error_result(batch, student, exc)
+@dataclass
+class InFlight:
+    student: Student
+    submission: Submission
+    avoid: frozenset = frozenset()  # workers that could not grade it
 
 
-def _run_pool(batch: Batch, todo: list[Student], workers: int) -> None:
+def _run_pool(batch: Batch, todo: list[Student], pool) -> None:
+    """Keep ``pool.window`` submissions in flight and store each result as it arrives, here,
+    in this thread. A submission a worker could not grade goes to another one."""
     bar = tqdm(
         total=len(todo),
         unit="submission",
         desc=f"grading {batch.assignment.name}",
         dynamic_ncols=True,
     )
+    finished: queue.Queue = queue.Queue()  # futures, as they finish, from the pool's threads
+    in_flight: dict = {}
+    waiting = iter(todo)
     problems = 0
-    executor = ThreadPoolExecutor(max_workers=workers)
+
+    def send(job: InFlight) -> None:
+        future = pool.submit(job.submission, job.avoid)
+        in_flight[future] = job
+        future.add_done_callback(finished.put)
+
+    def top_up() -> None:
+        while len(in_flight) < pool.window and (student := next(waiting, None)) is not None:
+            send(InFlight(student, read_submission(student, batch.assignment)))
+
     try:
-        futures: dict[Future, Student] = {
-            executor.submit(
-                in_a_slot,
-                grade_student,
-                s,
-                batch.assignment,
-                batch.cases,
-                batch.layout,
-                batch.limits,
-            ): s
-            for s in todo
-        }
-        pending = set(futures)
-        while pending:
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                result = _outcome(batch, future, futures[future])
-                _finish(batch, futures[future], result)
-                problems += _is_problem(result)
-                bar.update(1)
-                bar.set_postfix(done=bar.n, failed=problems, remaining=bar.total - bar.n)
+        top_up()
+        while in_flight:
+            future = finished.get()
+            job = in_flight.pop(future)
+            try:
+                result = pool.outcome(future)
+            except GradeElsewhere as elsewhere:
+                job.avoid = job.avoid | {elsewhere.worker}
+                if pool.can_grade_avoiding(job.avoid):
+                    send(job)
+                else:
+                    batch.ungraded.append(job.student.student_id)
+                    bar.update(1)
+                top_up()
+                continue
+            except BatchStopped:
+                raise
+            except Exception as exc:  # a grader bug must cost one row, not the batch
+                result = _error_result(batch, job.student.student_id, exc)
+            result = _finish(batch, job.student, job.submission, result)
+            problems += _is_problem(result)
+            bar.update(1)
+            bar.set_postfix(done=bar.n, failed=problems, remaining=bar.total - bar.n)
+            top_up()
     except BaseException:
-        # Stopped (a signal's KeyboardInterrupt): queued students are dropped and nobody waits
-        # for the submissions in progress; their results were never stored, so a resumed run
-        # grades them. The caller leaves without waiting for the worker threads.
-        executor.shutdown(wait=False, cancel_futures=True)
+        pool.abandon()
         raise
     finally:
         bar.close()
-    executor.shutdown(wait=True)
+    pool.close()

@@ -9,8 +9,6 @@ all-or-nothing over its cases.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass
 
 import numpy as np
@@ -51,32 +49,6 @@ def build_cases(grade_ids) -> dict[str, list[Case]]:
     except KeyError as error:
         raise ValueError(error.args[0]) from None
     return {cell.grade_id: cell_cases(cell) for cell in cells}
-
-
-def cases_digest(cases: dict[str, list[Case]]) -> str:
-    """A hash of every case's call, expected output and tolerance: it changes with the
-    contract, a reference, a tolerance, or torch's answers (a new torch, new OpInfo samples)."""
-    digest = hashlib.sha256()
-    arrays: list[np.ndarray] = []
-
-    def plain(value):
-        if isinstance(value, np.ndarray):
-            arrays.append(value)
-            return f"array{value.shape}"
-        if isinstance(value, tuple | list):
-            return [plain(v) for v in value]
-        if isinstance(value, dict):
-            return {k: plain(v) for k, v in value.items()}
-        return value
-
-    for grade_id, cell in cases.items():
-        for case in cell:
-            call = [grade_id, case.function, plain(case.args), plain(case.kwargs)]
-            digest.update(json.dumps([*call, str(case.tolerance)], sort_keys=True).encode())
-            arrays.append(case.expected)
-    for array in arrays:
-        digest.update(np.ascontiguousarray(array, dtype=np.float64).tobytes())
-    return digest.hexdigest()
 
 
 def verdict(case: Case, result: np.ndarray) -> str | None:

@@ -16,7 +16,14 @@ from autograder import protocol
 from autograder.assignment import SourceNotebook
 from autograder.cases import Case, verdict
 from autograder.mistakes import MAX_DIAGNOSED_CASES, diagnose
-from autograder.sandbox import Layout, Limits, Sandbox, SandboxGone, SandboxTimeout
+from autograder.sandbox import (
+    Layout,
+    Limits,
+    Sandbox,
+    SandboxGone,
+    SandboxTimeout,
+    SandboxUnavailable,
+)
 from autograder.submissions import cell_grade_id
 
 STARTUP_SECONDS = 30.0
@@ -237,18 +244,31 @@ def _judge_pending(
         run.pending.pop(0)
 
 
-def _one_sandbox_pass(layout, slot, run, source, cases) -> None:
-    with Sandbox(layout, slot, run.limits) as box:
-        try:
-            ready, _ = box.receive(min(time.monotonic() + STARTUP_SECONDS, run.deadline))
-        except SandboxTimeout:
+def _started_sandbox(layout, slot, run) -> Sandbox:
+    """A sandbox that said it is ready, before any student code ran in it. One that cannot be
+    started is this machine's fault, never the student's: SandboxUnavailable."""
+    try:
+        box = Sandbox(layout, slot, run.limits)
+    except OSError as exc:  # bwrap, prlimit or the cgroup helper cannot be run
+        raise SandboxUnavailable(f"the sandbox did not start ({exc})") from None
+    try:
+        ready, _ = box.receive(min(time.monotonic() + STARTUP_SECONDS, run.deadline))
+        if ready.get("event") != "ready":
+            raise SandboxGone("its first message was not 'ready'")
+    except BaseException as exc:  # a stop signal too: no sandbox is left behind
+        box.kill()
+        if isinstance(exc, SandboxTimeout):
             if run.expired():
                 raise OutOfTime from None
-            raise RuntimeError("the sandbox did not start") from None
-        except SandboxGone as gone:
-            raise RuntimeError(f"the sandbox did not start ({gone.reason})") from None
-        if ready.get("event") != "ready":
-            raise RuntimeError("the sandbox did not start")
+            raise SandboxUnavailable("the sandbox did not start") from None
+        if isinstance(exc, SandboxGone):
+            raise SandboxUnavailable(f"the sandbox did not start ({exc.reason})") from None
+        raise
+    return box
+
+
+def _one_sandbox_pass(layout, slot, run, source, cases) -> None:
+    with _started_sandbox(layout, slot, run) as box:
         try:
             _run_student_cells(box, run)
             _judge_pending(box, run, source, cases)

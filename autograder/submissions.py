@@ -216,9 +216,20 @@ def cell_grade_id(cell) -> str | None:
 
 
 def read_notebook(path: Path) -> nbformat.NotebookNode:
+    return parse_notebook(read_notebook_bytes(path))
+
+
+def read_notebook_bytes(path: Path) -> bytes:
+    """A notebook file's bytes, read with every check a file on disk needs (never through a
+    symbolic link, only a regular file, bounded size). What they hold is checked by
+    :func:`parse_notebook`, wherever the submission is graded."""
     if path.is_symlink() or not path.is_file():
         raise InvalidNotebook("notebook is not a regular file")
-    raw = _read_regular_file(path)
+    return _read_regular_file(path)
+
+
+def parse_notebook(raw: bytes) -> nbformat.NotebookNode:
+    """A valid nbformat 4 notebook from a file's bytes, or InvalidNotebook saying why."""
     if len(raw) > MAX_NOTEBOOK_BYTES:  # it grew after fstat
         raise InvalidNotebook(f"notebook is larger than {MAX_NOTEBOOK_BYTES >> 20} MB")
     try:

@@ -169,7 +169,8 @@ def grade_here(course: Path, monkeypatch):
     assignment, layout = load_assignment(ASSIGNMENT, course), discover_layout()
 
     def run(folder: Path, out: Path) -> None:
-        batch.grade_batch(assignment, folder, out, 1, False, layout, Limits.from_env())
+        pool = batch.LocalPool(assignment, 1, layout, Limits.from_env())
+        batch.grade_batch(assignment, folder, out, False, pool)
 
     return run
 
