@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import os
 import signal
 import sys
@@ -161,23 +162,23 @@ def _site_root(url: str | None) -> str | None:
 
 
 def grade(args: argparse.Namespace) -> int:
-    # Imported here, after main() installed the signal handlers: they load nbgrader (and,
-    # grading locally, torch).
-    import zipfile
-
-    from autograder.assignment import AssignmentError, load_assignment
-    from autograder.batch import BatchStopped, NotAllGraded, grade_batch
-    from autograder.sandbox import Limits, SandboxUnavailable
-
     if args.workers < 1 or args.jobs < 1:
         print("error: --workers and --jobs must be at least 1", file=sys.stderr)
         return 2
-    limits = Limits.from_env()
-    try:
-        with _pool(args, limits) as (pool_for, where):
+    # A cluster is reached first, before nbgrader and the grader load (seconds of CPU, far
+    # more on a busy machine): an unreachable scheduler is said within 15 s.
+    with _pool(args) as pool_for:
+        # Imported here, after main() installed the signal handlers: they load nbgrader (and,
+        # grading locally, torch).
+        import zipfile
+
+        from autograder.assignment import AssignmentError, load_assignment
+        from autograder.batch import BatchStopped, NotAllGraded, grade_batch
+        from autograder.sandbox import Limits, SandboxUnavailable
+
+        try:
             assignment = load_assignment(args.assignment, Path.cwd())
-            pool = pool_for(assignment)
-            print(where, file=sys.stderr)
+            pool = pool_for(assignment, Limits.from_env())
             results = grade_batch(
                 assignment,
                 args.submissions,
@@ -186,35 +187,48 @@ def grade(args: argparse.Namespace) -> int:
                 pool,
                 _site_root(args.book_url),
             )
-    except (AssignmentError, SandboxUnavailable, BatchStopped, NotAllGraded) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except (FileNotFoundError, ValueError, zipfile.BadZipFile) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        except (AssignmentError, SandboxUnavailable, BatchStopped, NotAllGraded) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        except (FileNotFoundError, ValueError, zipfile.BadZipFile) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     return summarise(args.out, results)
 
 
 @contextlib.contextmanager
-def _pool(args: argparse.Namespace, limits):
-    """(a function making the batch's pool for an assignment, a line saying where it grades)."""
+def _pool(args: argparse.Namespace):
+    """A function making the batch's pool for (an assignment, its limits)."""
     if not (args.scheduler or args.cluster):
-        yield _local_pool(args, limits)
+        yield functools.partial(_local_pool, args.workers)
         return
     from autograder import cluster
 
-    tls = cluster.security(args.tls_ca_file, args.tls_cert, args.tls_key)
-    if args.scheduler:
-        with _closing(cluster.connect(args.scheduler, tls)) as client:
+    def dask_pool(client, where: str):
+        def make(assignment, limits):
+            print(where, file=sys.stderr)
+            return cluster.DaskPool(client, assignment, limits)
+
+        return make
+
+    slurm = None
+    try:
+        tls = cluster.security(
+            args.tls_ca_file, args.tls_cert, args.tls_key, every_role=bool(args.cluster)
+        )
+        if args.cluster:
+            slurm = cluster.slurm_cluster(args.cluster_config, args.jobs, tls)
+            where = f"grading on {args.jobs} Slurm job(s), scheduler {slurm.scheduler_address}"
+        else:
             where = f"grading on the Dask scheduler at {args.scheduler}"
-            yield (lambda assignment: cluster.DaskPool(client, assignment, limits)), where
-        return
-    with (
-        _closing(cluster.slurm_cluster(args.cluster_config, args.jobs, tls)) as slurm,
-        _closing(cluster.connect(slurm, tls)) as client,
-    ):
-        where = f"grading on {args.jobs} Slurm job(s), scheduler at {slurm.scheduler_address}"
-        yield (lambda assignment: cluster.DaskPool(client, assignment, limits)), where
+        client = cluster.connect(slurm or args.scheduler, tls)
+    except (cluster.SchedulerUnreachable, ValueError, OSError) as exc:
+        if slurm is not None:
+            slurm.close()
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    with _closing(slurm or contextlib.nullcontext()), _closing(client):
+        yield dask_pool(client, where)
 
 
 @contextlib.contextmanager
@@ -227,19 +241,25 @@ def _closing(thing):
     except KeyboardInterrupt:
         raise
     except BaseException:
-        thing.close()
+        _close(thing)
         raise
-    thing.close()
+    _close(thing)
 
 
-def _local_pool(args: argparse.Namespace, limits):
+def _close(thing) -> None:
+    close = getattr(thing, "close", None)
+    if close is not None:
+        close()
+
+
+def _local_pool(workers: int, assignment, limits):
     from autograder.batch import LocalPool
     from autograder.sandbox import check_sandbox, discover_layout
 
     layout = discover_layout()
     protections = check_sandbox(layout, limits)
-    where = "\n  ".join(["sandbox protections:", *protections.describe()])
-    return (lambda assignment: LocalPool(assignment, args.workers, layout, limits)), where
+    print("sandbox protections:", *protections.describe(), sep="\n  ", file=sys.stderr)
+    return LocalPool(assignment, workers, layout, limits)
 
 
 def summarise(out: Path, results) -> int:
@@ -251,8 +271,11 @@ def summarise(out: Path, results) -> int:
     try:
         return report(out)
     except Exception as exc:  # noqa: BLE001 - every grade is saved by now; the batch succeeded
-        print(f"warning: the class report was not written ({exc!r}); every grade is saved. "
-              f"Write it with: python -m autograder report {out}", file=sys.stderr)
+        print(
+            f"warning: the class report was not written ({exc!r}); every grade is saved. "
+            f"Write it with: python -m autograder report {out}",
+            file=sys.stderr,
+        )
         return 0
 
 

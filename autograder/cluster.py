@@ -28,40 +28,36 @@ from distributed import Client, Security, get_worker
 from distributed.diagnostics.plugin import WorkerPlugin
 from distributed.utils import CancelledError
 
-from autograder.assignment import Assignment
-from autograder.batch import (
-    BatchStopped,
-    GradeElsewhere,
-    Submission,
-    grade_submission,
-    grading_fingerprint,
-    in_a_slot,
-)
-from autograder.results import StudentResult
-from autograder.sandbox import Limits, SandboxUnavailable, check_sandbox, discover_layout
-from autograder.slots import NoFreeSlot
+# Only Dask at import: the command connects to the scheduler before it loads nbgrader and the
+# grader (seconds of CPU), which these functions import when they run.
 
-LOG = logging.getLogger("autograder.worker")
+# Under "distributed": the worker's own log handler and level (INFO) apply.
+LOG = logging.getLogger("distributed.worker.autograder")
 # The whole command must say that the scheduler cannot be reached within 15 s, imports included.
-CONNECT_SECONDS = 8
+CONNECT_SECONDS = 5
 WINDOW_REFRESH_SECONDS = 2.0
 
 
-class SchedulerUnreachable(BatchStopped):
+class SchedulerUnreachable(RuntimeError):
     """No Dask scheduler answered at the address (or it refused this client)."""
 
 
-def security(ca_file: Path | None, cert: Path | None, key: Path | None) -> Security:
+def security(
+    ca_file: Path | None, cert: Path | None, key: Path | None, every_role: bool = False
+) -> Security:
     """Mutual TLS from the flags, or else from Dask's own configuration
-    (``distributed.comm.tls.*`` in ~/.config/dask/*.yaml or DASK_DISTRIBUTED__COMM__TLS__*)."""
-    if ca_file or cert or key:
-        return Security(
-            tls_ca_file=str(ca_file) if ca_file else None,
-            tls_client_cert=str(cert) if cert else None,
-            tls_client_key=str(key) if key else None,
-            require_encryption=True,
-        )
-    return Security()
+    (``distributed.comm.tls.*`` in ~/.config/dask/*.yaml or DASK_DISTRIBUTED__COMM__TLS__*).
+    ``every_role``: the certificate is also the scheduler's and the workers' (a Slurm cluster
+    started by this command, all of it the instructor's own processes)."""
+    if not (ca_file or cert or key):
+        return Security()
+    paths = {"cert": str(cert) if cert else None, "key": str(key) if key else None}
+    roles = ("client", "scheduler", "worker") if every_role else ("client",)
+    return Security(
+        tls_ca_file=str(ca_file) if ca_file else None,
+        require_encryption=True,
+        **{f"tls_{role}_{part}": path for role in roles for part, path in paths.items()},
+    )
 
 
 def connect(address, tls: Security) -> Client:
@@ -90,7 +86,7 @@ class GraderPlugin(WorkerPlugin):
 
     idempotent = True  # a second run with the same grader reuses what the workers built
 
-    def __init__(self, assignment: Assignment, limits: Limits, fingerprint: str):
+    def __init__(self, assignment, limits, fingerprint: str):
         self.assignment, self.limits, self.fingerprint = assignment, limits, fingerprint
         digest = hashlib.sha256(f"{fingerprint}{limits!r}".encode()).hexdigest()[:12]
         self.name = f"autograder-{assignment.name}-{digest}"
@@ -116,7 +112,9 @@ class GraderPlugin(WorkerPlugin):
             )
 
     def prepare(self) -> None:
+        from autograder.batch import grading_fingerprint
         from autograder.cases import build_cases  # torch: loaded once, by this worker
+        from autograder.sandbox import check_sandbox, discover_layout
 
         try:
             ours = grading_fingerprint(self.assignment)
@@ -127,15 +125,21 @@ class GraderPlugin(WorkerPlugin):
                 )
             self.cases = build_cases([g for nb in self.assignment.notebooks for g in nb.tests])
             self.layout = discover_layout()
-            check_sandbox(self.layout, self.limits)
+            protections = check_sandbox(self.layout, self.limits)
         except Exception as exc:
             self.problem = _describe(exc)
         else:
             self.problem = None
+            LOG.info("autograder: sandbox protections:\n  %s", "\n  ".join(protections.describe()))
 
 
-def grade_on_worker(submission: Submission, plugin_name: str) -> dict:
-    """The task: one student, graded in a slot of this machine; the result's JSON."""
+def grade_on_worker(submission, plugin_name: str) -> dict:
+    """The task: one student (a :class:`autograder.batch.Submission`), graded in a slot of this
+    machine; the result's JSON."""
+    from autograder.batch import GradeElsewhere, grade_submission, in_a_slot
+    from autograder.sandbox import SandboxUnavailable
+    from autograder.slots import NoFreeSlot
+
     worker = get_worker()
     grader = worker.plugins.get(plugin_name)
     if grader is None or grader.problem:
@@ -157,7 +161,9 @@ def grade_on_worker(submission: Submission, plugin_name: str) -> dict:
 class DaskPool:
     """The batch's pool (see :class:`autograder.batch.LocalPool`) on a Dask cluster."""
 
-    def __init__(self, client: Client, assignment: Assignment, limits: Limits):
+    def __init__(self, client: Client, assignment, limits):
+        from autograder.batch import grading_fingerprint
+
         self.client = client
         self.plugin = GraderPlugin(assignment, limits, grading_fingerprint(assignment))
         client.register_plugin(self.plugin)
@@ -176,18 +182,19 @@ class DaskPool:
             self._window, self._window_at = max(2 * threads, 2), time.monotonic()
         return self._window
 
-    def submit(self, submission: Submission, avoid: frozenset = frozenset()):
-        others = [w for w in self.workers() if w not in avoid] if avoid else None
+    def submit(self, submission, avoid: frozenset = frozenset()):
+        where = {}
+        if avoid:  # a preference, not a restriction: the workers may change meanwhile
+            others = [w for w in self.workers() if w not in avoid]
+            where = {"workers": others, "allow_other_workers": True}
         return self.client.submit(
-            grade_on_worker,
-            submission,
-            self.plugin.name,
-            pure=False,
-            workers=others,
-            allow_other_workers=True,  # a preference: the workers may change meanwhile
+            grade_on_worker, submission, self.plugin.name, pure=False, **where
         )
 
-    def outcome(self, future) -> StudentResult:
+    def outcome(self, future):
+        from autograder.batch import BatchStopped, GradeElsewhere
+        from autograder.results import StudentResult
+
         try:
             return StudentResult.from_json(future.result())
         except GradeElsewhere as elsewhere:

@@ -30,6 +30,7 @@ MARKS_OF_FIXTURES = {
     "built_site": {"slow"},  # jupyter-book build
     "student_jupyter": {"slow"},  # a Jupyter server
     "chromium": {"slow", "browser"},
+    "dask_cluster": {"slow"},  # a `dask scheduler` and `dask worker` processes
 }
 
 

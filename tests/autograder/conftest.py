@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from dask_cluster import start_cluster
 from grading_helpers import ASSIGNMENT, REPO, generate_assignment
 
 
@@ -17,3 +18,15 @@ def course(tmp_path_factory) -> Path:
     shutil.copytree(REPO / "solutions" / ASSIGNMENT, root / "solutions" / ASSIGNMENT)
     generate_assignment(root)
     return root
+
+
+@pytest.fixture(scope="session")
+def dask_cluster(tmp_path_factory):
+    """A Dask scheduler and two single-threaded workers on 127.0.0.1 with mutual TLS, shared by
+    the tests that grade through --scheduler; stopped at the end, nothing left running."""
+    cluster = start_cluster(tmp_path_factory.mktemp("dask"), workers=2)
+    try:
+        yield cluster
+    finally:
+        left = cluster.stop()
+    assert not left, f"processes of the Dask cluster still running: {left}"

@@ -18,6 +18,7 @@ from autograder_corpus import (
     build_folder_kinds,
     build_kinds,
 )
+from dask_cluster import client_flags
 from grading_helpers import (
     ASSIGNMENT,
     FORMGRADER_TOKEN,
@@ -214,6 +215,8 @@ def test_gradebook_holds_the_same_scores(graded_corpus, graded_folder, course):
 
 
 STUDENT_SCRIPT = "STUDENT-SCRIPT-RAN"  # what every hostile_markup payload logs when it runs
+
+
 def _scripts_that_ran(browser, url: str) -> tuple[list[str], str]:
     """Open ``url`` (nothing but local requests allowed), let the page load and settle, and
     return what student script logged or alerted, and the page's visible text."""
@@ -274,3 +277,38 @@ def test_review_pages_run_no_student_script(graded_corpus, course, chromium, tmp
         get_page(review)  # the server is up
         ran, text = _scripts_that_ran(chromium, review)
     assert ran == [] and STUDENT_SCRIPT in text, ran
+
+
+def _stored_without_times(out: Path) -> dict[str, object]:
+    """Every result (its run times dropped) and feedback page a run stored, by path."""
+    stored: dict[str, object] = {}
+    for path in sorted(out.glob("results/*.json")):
+        result = json.loads(path.read_text("utf-8"))
+        result.pop("seconds", None)
+        for notebook in result["notebooks"]:
+            for cell in notebook["cells"]:
+                cell.pop("seconds", None)
+        stored[path.relative_to(out).as_posix()] = result
+    for path in sorted(out.glob("feedback/*/*.html")):
+        stored[path.relative_to(out).as_posix()] = path.read_bytes()
+    return stored
+
+
+def test_dask_workers_grade_the_corpus_as_the_local_pool(
+    graded_corpus, graded_folder, course, dask_cluster
+):
+    """The same archive and folder graded through --scheduler (two `dask worker` processes,
+    mutual TLS): grades.csv byte for byte, and every result and feedback page apart from run
+    times, as the local pool stored them."""
+    for name, graded, submissions in (
+        ("corpus", graded_corpus, graded_corpus["archive"]),
+        ("folder", graded_folder, graded_folder["out"].parent / "submitted"),
+    ):
+        out = graded["out"].parent / f"dask-{name}"
+        flags = ["--scheduler", dask_cluster.address, *client_flags(dask_cluster.certs)]
+        run = grade(course, submissions, out, *flags)
+        assert run.returncode == 0, run.stderr[-3000:]
+        assert "grading on the Dask scheduler" in run.stderr
+        local = graded["out"]
+        assert (out / "grades.csv").read_bytes() == (local / "grades.csv").read_bytes()
+        assert _stored_without_times(out) == _stored_without_times(local)
