@@ -52,6 +52,22 @@ class Submission:
     problem: str | None  # why this student cannot be graded at all
     # notebook name -> the file's bytes, or (status, message) when there is no file to grade
     notebooks: dict[str, bytes | tuple[str, str]] = field(default_factory=dict)
+    # notebook name -> parsed notebook or InvalidNotebook: parsed once wherever it is graded,
+    # and by the thread that stores the result only if graded elsewhere (a large notebook's
+    # validation takes seconds, holding the GIL)
+    _parsed: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def parsed(self, name: str):
+        """The notebook's parsed form, or InvalidNotebook saying why it has none."""
+        if name not in self._parsed:
+            try:
+                self._parsed[name] = parse_notebook(self.notebooks[name])
+            except InvalidNotebook as exc:
+                self._parsed[name] = exc
+        found = self._parsed[name]
+        if isinstance(found, InvalidNotebook):
+            raise found
+        return found
 
 
 def _read_one(student: Student, assignment: Assignment, source: SourceNotebook):
@@ -84,7 +100,7 @@ def parsed_notebooks(submission: Submission) -> dict:
     for name, found in submission.notebooks.items():
         if isinstance(found, bytes):
             with contextlib.suppress(InvalidNotebook):
-                parsed[name] = parse_notebook(found)
+                parsed[name] = submission.parsed(name)
     return parsed
 
 
@@ -112,7 +128,7 @@ def grade_submission(
             notebooks.append(zero_notebook(source, *found))
             continue
         try:
-            nb = parse_notebook(found)
+            nb = submission.parsed(source.name)
             notebooks.append(grade_notebook(nb, source, cases, layout, limits, slot, deadline))
         except InvalidNotebook as exc:
             notebooks.append(zero_notebook(source, "invalid_notebook", str(exc)))

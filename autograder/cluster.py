@@ -21,6 +21,7 @@ import asyncio
 import hashlib
 import logging
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -36,6 +37,7 @@ LOG = logging.getLogger("distributed.worker.autograder")
 # The whole command must say that the scheduler cannot be reached within 15 s, imports included.
 CONNECT_SECONDS = 5
 WINDOW_REFRESH_SECONDS = 2.0
+RETRY_PREPARE_SECONDS = 60.0
 
 
 class SchedulerUnreachable(RuntimeError):
@@ -90,8 +92,13 @@ class GraderPlugin(WorkerPlugin):
         self.assignment, self.limits, self.fingerprint = assignment, limits, fingerprint
         digest = hashlib.sha256(f"{fingerprint}{limits!r}".encode()).hexdigest()[:12]
         self.name = f"autograder-{assignment.name}-{digest}"
+        self._reset()
+
+    def _reset(self) -> None:
         self.problem: str | None = "not set up on this worker"
         self.cases = self.layout = None
+        self.prepared_at = -RETRY_PREPARE_SECONDS
+        self.lock = threading.Lock()
 
     def __getstate__(self) -> dict:
         # What travels to the scheduler and the workers: never a worker's cases or layout.
@@ -100,7 +107,7 @@ class GraderPlugin(WorkerPlugin):
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
-        self.problem, self.cases, self.layout = "not set up on this worker", None, None
+        self._reset()
 
     async def setup(self, worker) -> None:
         # In a thread: building the cases and starting a sandbox take seconds, during which
@@ -111,7 +118,17 @@ class GraderPlugin(WorkerPlugin):
                 "autograder: this worker cannot grade %s: %s", self.assignment.name, self.problem
             )
 
+    def ready(self) -> str | None:
+        """None when this worker can grade; else why not. A worker that could not prepare
+        tries again now and then (the plugin stays registered from run to run, and an
+        administrator may have fixed the machine meanwhile)."""
+        with self.lock:
+            if self.problem and time.monotonic() - self.prepared_at > RETRY_PREPARE_SECONDS:
+                self.prepare()
+            return self.problem
+
     def prepare(self) -> None:
+        self.prepared_at = time.monotonic()
         from autograder.batch import grading_fingerprint
         from autograder.cases import build_cases  # torch: loaded once, by this worker
         from autograder.sandbox import check_sandbox, discover_layout
@@ -142,8 +159,9 @@ def grade_on_worker(submission, plugin_name: str) -> dict:
 
     worker = get_worker()
     grader = worker.plugins.get(plugin_name)
-    if grader is None or grader.problem:
-        raise GradeElsewhere(worker.address, grader.problem if grader else "no grader plugin")
+    problem = grader.ready() if grader is not None else "no grader plugin"
+    if problem:
+        raise GradeElsewhere(worker.address, problem)
     try:
         result = in_a_slot(
             grade_submission,
@@ -167,6 +185,8 @@ class DaskPool:
         self.client = client
         self.plugin = GraderPlugin(assignment, limits, grading_fingerprint(assignment))
         client.register_plugin(self.plugin)
+        if not self.workers():
+            print("no Dask worker has joined the scheduler yet: waiting for one", file=sys.stderr)
         self.warned: set[str] = set()
         self._window, self._window_at = 0, -WINDOW_REFRESH_SECONDS
 

@@ -83,6 +83,30 @@ def grading_seconds(out: Path) -> float:
     return sum(times) / len(times)
 
 
+def store_seconds(course: Path, out: Path, submitted: Path) -> float:
+    """Seconds the client takes to store one result (autograded notebook, feedback, gradebook,
+    result file): the single writer's cost, which bounds a cluster of any size."""
+    from autograder import batch
+    from autograder.assignment import load_assignment
+    from autograder.gradebook import open_gradebook
+    from autograder.results import load_result
+
+    assignment = load_assignment(ASSIGNMENT, course)
+    fingerprint = batch.grading_fingerprint(assignment)
+    with open_gradebook(assignment) as gradebook:
+        writer = batch.Batch(assignment, out, gradebook, fingerprint)
+        students = batch.collect_students(assignment, submitted, out)
+        pairs = [
+            (batch.read_submission(s, assignment),
+             load_result(out, s.student_id, ASSIGNMENT, fingerprint))
+            for s in students
+        ]  # fmt: skip
+        started = time.perf_counter()
+        for submission, result in pairs:
+            batch._store(writer, submission, result)
+        return (time.perf_counter() - started) / len(pairs)
+
+
 class Cluster:
     """`dask scheduler` and `dask worker` processes on 127.0.0.1; stop() ends them all."""
 
@@ -134,6 +158,15 @@ class Cluster:
             client.wait_for_workers(expected, timeout=300)
         return time.perf_counter() - started
 
+    def remove_last_worker(self) -> None:
+        from distributed import Client
+
+        worker = self.processes.pop()
+        os.killpg(worker.pid, 15)
+        worker.wait(timeout=60)
+        with Client(self.address, timeout=60, set_as_default=False) as client:
+            self._wait(lambda: len(client.scheduler_info(n_workers=-1)["workers"]) == 1)
+
     def stop(self) -> None:
         for process in reversed(self.processes):
             if process.poll() is None:
@@ -145,25 +178,39 @@ class Cluster:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--students", type=int, default=80)
+    parser.add_argument(
+        "--rounds", type=int, default=2, help="the three runs, in turn, this many times (best kept)"
+    )
     args = parser.parse_args()
     n = args.students
     grade = [sys.executable, "-m", "autograder", "grade", ASSIGNMENT]
-    wall, fixed, inside, outs = {}, {}, {}, {}
+    labels = {
+        "local": "local pool, --workers 2",
+        "dask1": "Dask, 1 worker",
+        "dask2": "Dask, 2 workers",
+    }
+    wall, fixed, inside = {}, {}, {}
+    agree, loads = True, []
     with tempfile.TemporaryDirectory(prefix="grade-scale-") as tmp:
         tmp = Path(tmp)
-        courses = {name: make_course(tmp / name) for name in ("local", "dask1", "dask2")}
-        bugs = make_class(tmp / "class" / "submitted", courses["local"] / "solutions" /
-                          ASSIGNMENT / f"{ASSIGNMENT}.ipynb", n)  # fmt: skip
+        courses = {name: make_course(tmp / name) for name in labels}
+        source = courses["local"] / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+        bugs = make_class(tmp / "class" / "submitted", source, n)
+        expected = {s: EXPECTED_SCORES[bug] for s, bug in bugs.items()}
         submitted, nobody = tmp / "class" / "submitted", tmp / "class" / "nobody"
 
-        def measure(name: str, where: list[str]) -> None:
-            course = courses[name]
-            outs[name] = course / "graded"
-            fixed[name] = run([*grade, str(nobody), "--out", str(course / "empty"), *where], course)
-            wall[name] = run([*grade, str(submitted), "--out", str(outs[name]), *where], course)
-            inside[name] = grading_seconds(outs[name])
+        def measure(name: str, where: list[str], round_: int) -> None:
+            """One run of the class into a new folder (nothing to resume); the best is kept."""
+            nonlocal agree
+            course, out = courses[name], courses[name] / f"graded-{round_}"
+            empty = run([*grade, str(nobody), "--out", str(course / f"empty-{round_}"), *where],
+                        course)  # fmt: skip
+            seconds = run([*grade, str(submitted), "--out", str(out), *where], course)
+            loads.append(os.getloadavg()[0])
+            agree &= scores(out) == expected
+            if seconds < wall.get(name, float("inf")):
+                wall[name], fixed[name], inside[name] = seconds, empty, grading_seconds(out)
 
-        measure("local", ["--workers", "2"])
         cluster = Cluster(tmp)
         try:
             worker_start = cluster.add_worker()
@@ -172,23 +219,21 @@ def main() -> None:
             # the cases (torch) once. Its cost is the cluster's, paid once, not each run's.
             first_run = run([*grade, str(nobody), "--out", str(tmp / "first"), *scheduler],
                             courses["dask1"])  # fmt: skip
-            measure("dask1", scheduler)
-            cluster.add_worker()
-            measure("dask2", scheduler)
+            for round_ in range(args.rounds):  # in turn: the machine's load drifts
+                measure("local", ["--workers", "2"], round_)
+                measure("dask1", scheduler, round_)
+                cluster.add_worker()
+                measure("dask2", scheduler, round_)
+                cluster.remove_last_worker()
         finally:
             cluster.stop()
-        results = {name: scores(out) for name, out in outs.items()}
+        store = store_seconds(courses["local"], courses["local"] / "graded-0", submitted)
 
-    load = os.getloadavg()[0]
     print(
-        f"{n} submissions, {os.cpu_count()} cores, load average {load:.1f} (the machine is shared)"
+        f"{n} submissions, {os.cpu_count()} cores, best of {args.rounds} rounds; load average "
+        f"{min(loads):.1f} to {max(loads):.1f} during the runs (the machine is shared)"
     )
     print(f"{'':28}{'wall s':>8}{'subm/s':>8}{'start-up s':>12}{'s/subm':>8}{'grading s':>11}")
-    labels = {
-        "local": "local pool, --workers 2",
-        "dask1": "Dask, 1 worker",
-        "dask2": "Dask, 2 workers",
-    }
     per = {}
     for name, label in labels.items():
         per[name] = (wall[name] - fixed[name]) / n
@@ -207,15 +252,19 @@ def main() -> None:
     scaling = per["dask1"] / per["dask2"]
     print(f"Dask 2 workers vs local pool (throughput): {vs_local:.2f} (goal >= {GOAL_VS_LOCAL})")
     print(f"scaling 1 -> 2 workers (per-submission cost): {scaling:.2f}x (goal >= {GOAL_SCALING}x)")
-    expected = {s: EXPECTED_SCORES[bug] for s, bug in bugs.items()}
-    agree = all(r == expected for r in results.values())
-    print(f"scores agree across the three runs and with the expected scores: {agree}")
+    print(f"scores agree across all runs and with the expected scores: {agree}")
     # One submission costs per['dask1'] seconds of one core (a single-threaded worker grades
     # one at a time); M machines of 16 cores run 16 M such workers.
-    print("on paper, 5,000 submissions, one single-threaded worker per core:")
+    print(f"the client stores one result in {store * 1000:.0f} ms (the single writer)")
+    print(
+        "on paper, 5,000 submissions, one single-threaded worker per core, each submission "
+        f"{per['dask1']:.2f} s of a core, the client storing results as they come:"
+    )
     for machines in (1, 4, 16):
-        minutes = (fixed["dask2"] + 5000 * per["dask1"] / (16 * machines)) / 60
-        print(f"  {machines:2} machine(s) x 16 cores: {minutes:6.1f} min")
+        grading = 5000 * per["dask1"] / (16 * machines)
+        minutes = (fixed["dask2"] + max(grading, 5000 * store)) / 60
+        bound = "the client's writes" if 5000 * store > grading else "the workers"
+        print(f"  {machines:2} machine(s) x 16 cores: {minutes:6.1f} min (bound by {bound})")
     if not agree:
         sys.exit(1)
 
