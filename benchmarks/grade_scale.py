@@ -17,7 +17,6 @@ import argparse
 import csv
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -25,38 +24,14 @@ import time
 from pathlib import Path
 
 import nbformat
+from grade_speed import make_course, run, tool_env  # benchmarks/, this script's folder
 
 from autograder.mutants import BUGS, EXPECTED_SCORES, make_submission
 
-REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 ASSIGNMENT = "transposed_conv"
 GOAL_VS_LOCAL = 0.85  # Dask with 2 workers: at least 85% of the local pool's throughput
 GOAL_SCALING = 1.7  # 1 -> 2 workers
-
-
-def tool_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
-    return env
-
-
-def run(command: list[str], cwd: Path) -> float:
-    """Wall time of one command; a failure stops the benchmark with its output."""
-    start = time.perf_counter()
-    result = subprocess.run(command, cwd=cwd, env=tool_env(), capture_output=True, text=True)
-    elapsed = time.perf_counter() - start
-    if result.returncode != 0:
-        sys.exit(f"{' '.join(command)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
-    return elapsed
-
-
-def make_course(root: Path) -> Path:
-    root.mkdir(parents=True)
-    shutil.copy(REPO / "nbgrader_config.py", root)
-    shutil.copytree(REPO / "solutions" / ASSIGNMENT, root / "solutions" / ASSIGNMENT)
-    run(["nbgrader", "generate_assignment", ASSIGNMENT, "--force"], root)
-    return root
 
 
 def make_class(folder: Path, source: Path, students: int) -> dict[str, str | None]:
