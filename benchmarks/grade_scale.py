@@ -26,7 +26,7 @@ from pathlib import Path
 import nbformat
 from grade_speed import make_course, run, tool_env  # benchmarks/, this script's folder
 
-from autograder.mutants import BUGS, EXPECTED_SCORES, make_submission
+from testkit.mutants import BUGS, EXPECTED_SCORES, make_submission
 
 BIN = Path(sys.executable).parent
 ASSIGNMENT = "transposed_conv"

@@ -25,7 +25,7 @@ from grading_helpers import (
     write_student,
 )
 
-from autograder.mutants import EXPECTED_SCORES, make_submission
+from testkit.mutants import EXPECTED_SCORES, make_submission
 
 BUGS = [None, "kernel_flipped", "stride_ignored", "only_1d", None, "bias_ignored"]
 UNREACHABLE_SECONDS = 15.0
