@@ -12,7 +12,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grading_helpers import BIN, grader_env, process_tree, still_running, wait_until
+from grading_helpers import BIN, grader_env, wait_until
+
+from testkit.processes import process_tree, still_running
 
 STARTUP_SECONDS = 180  # a worker imports torch and builds the cases on a loaded machine
 
