@@ -20,7 +20,7 @@ from autograder.assignment import Assignment, SourceNotebook
 from autograder.autograded import write_autograded
 from autograder.class_zip import unpack_zip
 from autograder.feedback import write_feedback
-from autograder.gradebook import open_gradebook, record
+from autograder.gradebook import GROUP_SIZE, open_gradebook, record
 from autograder.judge import CellResult, NotebookResult, grade_notebook
 from autograder.mistakes import default_book_url
 from autograder.results import StudentResult, combine, load_result, save_result, write_grades_csv
@@ -294,15 +294,18 @@ def grade_batch(
         # Every student's pages are one level below out/feedback, so one relative path serves.
         batch.book_url = book_url or default_book_url(assignment.root, out / "feedback" / "id")
         students = collect_students(assignment, submissions, Path(scratch))
-        todo = []
+        earlier = {}
         for student in students:
-            earlier = None
             if not force and student.folder is not None:
-                earlier = load_result(out, student.student_id, assignment.name, batch.fingerprint)
-            if earlier is not None and _recorded(batch, earlier):
-                batch.results[student.student_id] = earlier
-            else:
-                todo.append(student)
+                result = load_result(out, student.student_id, assignment.name, batch.fingerprint)
+                if result is not None:
+                    earlier[student.student_id] = result
+        # Record the finished results again, so that the gradebook holds them even if it was
+        # replaced since (a result's scores are stored before its file); one the gradebook
+        # refuses is graded again rather than stopping the batch.
+        recorded, _ = _record_in_groups(batch, list(earlier.values()))
+        batch.results.update((r.student_id, r) for r in recorded)
+        todo = [s for s in students if s.student_id not in batch.results]
         write_grades_csv(out, list(batch.results.values()))
         _run_pool(batch, todo, pool)
     if batch.ungraded:
@@ -313,15 +316,31 @@ def grade_batch(
     return [batch.results[s.student_id] for s in students if s.student_id in batch.results]
 
 
-def _recorded(batch: Batch, result: StudentResult) -> bool:
-    """Record a finished result again, so that the gradebook holds it even if it was replaced
-    since (its scores were stored before its file); one the gradebook refuses is graded again
-    rather than stopping the batch."""
-    try:
-        record(batch.gradebook, batch.assignment, result)
-    except Exception:
-        return False
-    return True
+def _record_in_groups(
+    batch: Batch, results: list[StudentResult]
+) -> tuple[list[StudentResult], dict[str, Exception]]:
+    """Scores into the gradebook, one transaction per group of students (a few round trips
+    each, however many students and cells). A group the database refuses is recorded again a
+    student at a time, so that one bad result costs its own row only. Returns the results
+    recorded, and why each of the others was not."""
+    recorded, refused = [], {}
+    for start in range(0, len(results), GROUP_SIZE):
+        group = results[start : start + GROUP_SIZE]
+        try:
+            record(batch.gradebook, batch.assignment, group)
+            recorded += group
+            continue
+        except Exception as exc:
+            if len(group) == 1:
+                refused[group[0].student_id] = exc
+                continue
+        for result in group:
+            try:
+                record(batch.gradebook, batch.assignment, [result])
+                recorded.append(result)
+            except Exception as exc:
+                refused[result.student_id] = exc
+    return recorded, refused
 
 
 def _error_result(batch: Batch, student_id: str, exc: Exception) -> StudentResult:
@@ -330,28 +349,47 @@ def _error_result(batch: Batch, student_id: str, exc: Exception) -> StudentResul
     return combine(student_id, batch.assignment.name, batch.assignment.max_score, notebooks)
 
 
-def _store(batch: Batch, submission: Submission, result: StudentResult) -> None:
-    """The result file comes last: a run stopped at any moment (a signal, even SIGKILL) leaves
-    either no result file, and the student is graded again, or a result whose autograded
-    notebooks, feedback and gradebook scores were stored before it (a resumed run records the
-    scores again anyway)."""
-    write_autograded(batch.assignment, result.student_id, parsed_notebooks(submission), result)
-    write_feedback(batch.out, result, batch.book_url)
-    record(batch.gradebook, batch.assignment, result)
-    save_result(batch.out, result)
-
-
-def _finish(batch: Batch, student: Student, submission: Submission, result: StudentResult):
-    result.fingerprint = batch.fingerprint
-    if student.folder is not None:  # unsafe ids never become paths or gradebook entries
-        try:
-            _store(batch, submission, result)
-        except Exception as exc:  # a result the grader cannot store costs one row, not the batch
-            result = _error_result(batch, student.student_id, exc)
-            result.fingerprint = ""  # never resumed from: graded again next run
-    batch.results[result.student_id] = result
-    write_grades_csv(batch.out, list(batch.results.values()))
+def _unstored(batch: Batch, student_id: str, exc: Exception) -> StudentResult:
+    """A result the grader could not store costs one row, not the batch; it is never resumed
+    from, so the student is graded again next run."""
+    result = _error_result(batch, student_id, exc)
+    result.fingerprint = ""
     return result
+
+
+def _finish(
+    batch: Batch, finished: list[tuple[Student, Submission, StudentResult]]
+) -> list[StudentResult]:
+    """Store the results that finished together as one group: each student's autograded
+    notebooks and feedback pages, then the group's scores in one gradebook transaction, then
+    the result files last. A run stopped at any moment (a signal, even SIGKILL) leaves for each
+    student either no result file, and the student is graded again, or a result whose
+    autograded notebooks, feedback and gradebook scores were stored before it (a resumed run
+    records the scores again anyway). Returns the rows as stored."""
+    rows, storable = {}, []
+    for student, submission, result in finished:
+        result.fingerprint = batch.fingerprint
+        rows[student.student_id] = result
+        if student.folder is None:  # unsafe ids never become paths or gradebook entries
+            continue
+        try:
+            parsed = parsed_notebooks(submission)
+            write_autograded(batch.assignment, result.student_id, parsed, result)
+            write_feedback(batch.out, result, batch.book_url)
+            storable.append(result)
+        except Exception as exc:
+            rows[student.student_id] = _unstored(batch, student.student_id, exc)
+    recorded, refused = _record_in_groups(batch, storable)
+    for student_id, exc in refused.items():
+        rows[student_id] = _unstored(batch, student_id, exc)
+    for result in recorded:
+        try:
+            save_result(batch.out, result)
+        except Exception as exc:
+            rows[result.student_id] = _unstored(batch, result.student_id, exc)
+    batch.results.update(rows)
+    write_grades_csv(batch.out, list(batch.results.values()))
+    return list(rows.values())
 
 
 @dataclass
@@ -387,26 +425,32 @@ def _run_pool(batch: Batch, todo: list[Student], pool) -> None:
     try:
         top_up()
         while in_flight:
-            future = finished.get()
-            job = in_flight.pop(future)
-            try:
-                result = pool.outcome(future)
-            except GradeElsewhere as elsewhere:
-                job.avoid = job.avoid | {elsewhere.worker}
-                if pool.can_grade_avoiding(job.avoid):
-                    send(job)
-                else:
-                    batch.ungraded.append(job.student.student_id)
-                    bar.update(1)
-                top_up()
-                continue
-            except BatchStopped:
-                raise
-            except Exception as exc:  # a grader bug must cost one row, not the batch
-                result = _error_result(batch, job.student.student_id, exc)
-            result = _finish(batch, job.student, job.submission, result)
-            problems += _is_problem(result)
-            bar.update(1)
+            # Everything that finished while the last group was stored is the next group:
+            # groups grow with the rate results come in, and no result waits for company.
+            ready = [finished.get()]
+            while not finished.empty():
+                ready.append(finished.get())
+            group = []
+            for future in ready:
+                job = in_flight.pop(future)
+                try:
+                    result = pool.outcome(future)
+                except GradeElsewhere as elsewhere:
+                    job.avoid = job.avoid | {elsewhere.worker}
+                    if pool.can_grade_avoiding(job.avoid):
+                        send(job)
+                    else:
+                        batch.ungraded.append(job.student.student_id)
+                        bar.update(1)
+                    continue
+                except BatchStopped:
+                    raise
+                except Exception as exc:  # a grader bug must cost one row, not the batch
+                    result = _error_result(batch, job.student.student_id, exc)
+                group.append((job.student, job.submission, result))
+            for result in _finish(batch, group):
+                problems += _is_problem(result)
+                bar.update(1)
             bar.set_postfix(done=bar.n, failed=problems, remaining=bar.total - bar.n)
             top_up()
     except BaseException:
