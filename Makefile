@@ -28,10 +28,13 @@ student-release: book
 	$(BIN)/python tools/student_release.py --site _build/html --out _build/student
 
 # Debian packages the tests need: chromium for the browser tests, bubblewrap for the sandbox,
-# openssl for the Dask tests' throwaway certificate authority.
+# openssl for the Dask tests' throwaway certificate authority, postgresql for the gradebook tests
+# (they run a throwaway server of their own; Debian's own cluster, if the package starts one, is
+# never used).
 sysdeps:
-	@command -v chromium >/dev/null && command -v bwrap >/dev/null && command -v openssl >/dev/null || \
-	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium bubblewrap openssl >/dev/null)
+	@command -v chromium >/dev/null && command -v bwrap >/dev/null && command -v openssl >/dev/null && \
+	  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium bubblewrap openssl postgresql >/dev/null)
 
 # Builds the site first, exactly as `make book` does, so CI runs both README commands; the
 # tests' own build is then a no-change rebuild from the execution cache.
