@@ -82,7 +82,8 @@ def _one_transaction(gb: Gradebook) -> Iterator[None]:
             gb.db.flush()
             transaction.commit()
         except BaseException:  # a signal stopping the batch, too
-            transaction.rollback()
+            if transaction.is_active:  # not already ended by nbgrader's own rollback
+                transaction.rollback()
             raise
         finally:
             gb.db.remove()
