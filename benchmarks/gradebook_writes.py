@@ -23,15 +23,13 @@ import time
 import types
 from pathlib import Path
 
+from autograder import gradebook
+from autograder.assignment import load_assignment
+from testkit.gradebook import Statements, scored_results
+from testkit.postgres import postgres_server, unavailable_reason
+
 REPO = Path(__file__).resolve().parents[1]
-# The throwaway server and the result maker live with the autograder tests.
-sys.path.insert(0, str(REPO / "tests" / "autograder"))
-
-from grading_helpers import ASSIGNMENT, Statements, scored_results  # noqa: E402
-from postgres_cluster import postgres_server, unavailable_reason  # noqa: E402
-
-from autograder import gradebook  # noqa: E402
-from autograder.assignment import load_assignment  # noqa: E402
+ASSIGNMENT = "transposed_conv"
 
 # main before the grouped writes, whose gradebook.record took one student
 BEFORE_REVISION = "0dfc40eb1c1d98b7629f4fd4e3e6482f6493d2d2"

@@ -12,7 +12,11 @@ assembled from an allow-list (tools/student_release.py) that does not name it.
 - ``testkit.mutants``: student-style submissions, correct or with one known bug, and the
   cells each bug fails;
 - ``testkit.notebooks``: the source notebooks read with nbgrader's utilities and delimiters
-  (graded cells, answers, hidden-test lines for the leak scans).
+  (graded cells, answers, hidden-test lines for the leak scans);
 - ``testkit.processes``: the processes a process started, seen through /proc, and stopping a
-  server for good.
+  server for good;
+- ``testkit.postgres``: a throwaway PostgreSQL server (the gradebook tests and benchmark);
+- ``testkit.gradebook``: results to record without grading, and a count of what a
+  gradebook's engine sends;
+- ``testkit.paths``: folders made passable for another user while a test runs.
 """

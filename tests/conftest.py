@@ -27,7 +27,7 @@ BIN = Path(sys.executable).parent
 MARKS_OF_FIXTURES = {
     "course": {"slow"},  # nbgrader generate_assignment (the autograder's tests grade in it)
     "graded_course": {"slow"},  # nbgrader autograde
-    "postgres": {"slow"},  # a PostgreSQL server (tests/autograder/postgres_cluster.py)
+    "postgres": {"slow"},  # a PostgreSQL server (testkit.postgres)
     "built_site": {"slow"},  # jupyter-book build
     "student_jupyter": {"slow"},  # a Jupyter server
     "chromium": {"slow", "browser"},

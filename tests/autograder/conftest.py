@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from dask_cluster import start_cluster
 from grading_helpers import make_course
-from postgres_cluster import postgres_server, unavailable_reason
+
+from testkit.postgres import postgres_server, unavailable_reason
 
 
 @pytest.fixture(scope="session")
@@ -30,7 +31,7 @@ def dask_cluster(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def postgres():
-    """A throwaway PostgreSQL server on 127.0.0.1 (postgres_cluster), for the whole session;
+    """A throwaway PostgreSQL server on 127.0.0.1 (testkit.postgres), for the whole session;
     stopped and deleted at its end, even on failure."""
     if reason := unavailable_reason():
         pytest.skip(reason)

@@ -26,6 +26,8 @@ from pathlib import Path
 
 from grading_helpers import LIMITS, REPO
 
+from testkit.paths import traversable
+
 USER = "autograder-ci"
 SYSTEM_PYTHON = Path("/usr/bin/python3.11")
 CGROUP_ROOT = Path("/sys/fs/cgroup")
@@ -89,28 +91,6 @@ def _thin_venv(folder: Path) -> Path:
     site = folder / "lib" / "python3.11" / "site-packages"
     (site / "project-packages.pth").write_text(f"import site; site.addsitedir({packages!r})\n")
     return folder / "bin" / "python"
-
-
-@contextlib.contextmanager
-def traversable(*paths: Path) -> Iterator[None]:
-    """Let other users pass through (not list) every folder above ``paths`` while the test runs.
-
-    A clean clone may sit under root's 0700 home or a 0700 ``mktemp -d`` folder; the user then
-    cannot reach the project's packages. Each folder that lacks the others' search bit gets it,
-    and its exact mode back afterwards.
-    """
-    changed: dict[Path, int] = {}
-    try:
-        for path in paths:
-            for folder in [path, *path.parents]:
-                mode = folder.stat().st_mode & 0o7777
-                if folder not in changed and not mode & 0o001:
-                    changed[folder] = mode
-                    folder.chmod(mode | 0o001)
-        yield
-    finally:
-        for folder, mode in changed.items():
-            folder.chmod(mode)
 
 
 @contextlib.contextmanager

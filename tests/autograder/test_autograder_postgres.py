@@ -24,7 +24,6 @@ from grading_helpers import (
     ASSIGNMENT,
     FORMGRADER_TOKEN,
     Listener,
-    Statements,
     formgrader,
     get_page,
     grade,
@@ -33,7 +32,6 @@ from grading_helpers import (
     make_course,
     nbgrader,
     read_grades,
-    scored_results,
     source_notebook,
     visible_text,
     wait_until,
@@ -46,6 +44,7 @@ from autograder.batch import _record_in_groups
 from autograder.gradebook import open_gradebook, record
 from autograder.mutants import EXPECTED_SCORES, make_submission
 from autograder.untrusted import spreadsheet_cell
+from testkit.gradebook import Statements, scored_results
 
 pytestmark = pytest.mark.slow
 STRIDE_CELL = "conv_transpose1d_stride2"  # a graded cell a TA reviews by hand

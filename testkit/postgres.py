@@ -26,7 +26,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
-from ordinary_user import traversable
+from testkit.paths import traversable
 
 USER = "grader"  # the cluster's superuser, who owns the test databases
 START_SECONDS = 60  # a loaded machine (load 10+) may take this long to start a fresh cluster
