@@ -19,7 +19,7 @@ from types import SimpleNamespace
 
 import nbformat
 import pytest
-from autograder_corpus import build_kinds
+from autograder_corpus import SUBMISSION_SECONDS, build_kinds
 from grading_helpers import (
     ASSIGNMENT,
     FORMGRADER_TOKEN,
@@ -42,9 +42,9 @@ from nbgrader.api import Gradebook, MissingEntry
 from autograder.assignment import load_assignment
 from autograder.batch import _record_in_groups
 from autograder.gradebook import open_gradebook, record
-from autograder.mutants import EXPECTED_SCORES, make_submission
 from autograder.untrusted import spreadsheet_cell
 from testkit.gradebook import Statements, scored_results
+from testkit.mutants import EXPECTED_SCORES, make_submission
 
 pytestmark = pytest.mark.slow
 STRIDE_CELL = "conv_transpose1d_stride2"  # a graded cell a TA reviews by hand
@@ -74,7 +74,8 @@ def corpus_on_postgres(pg_course, tmp_path_factory):
     listener = Listener()
     kinds = build_kinds(course, work / "submissions", listener.port, work)
     archive = write_corpus(course, kinds, work / "submissions", work / "class.zip")
-    run = grade(course, archive, work / "out", "--workers", "2")
+    env = grader_env(AUTOGRADER_SUBMISSION_TIMEOUT=str(SUBMISSION_SECONDS))  # as the corpus's
+    run = grade(course, archive, work / "out", "--workers", "2", env=env)
     return {"kinds": kinds, "archive": archive, "out": work / "out", "run": run,
             "connected": listener.reached()}
 
