@@ -60,7 +60,8 @@ def grading_seconds(out: Path) -> float:
 
 def store_seconds(course: Path, out: Path, submitted: Path) -> float:
     """Seconds the client takes to store one result (autograded notebook, feedback, gradebook,
-    result file): the single writer's cost, which bounds a cluster of any size."""
+    result file, grades.csv) when results arrive one at a time (groups of one, the slowest
+    case): the single writer's cost, which bounds a cluster of any size."""
     from autograder import batch
     from autograder.assignment import load_assignment
     from autograder.gradebook import open_gradebook
@@ -71,15 +72,15 @@ def store_seconds(course: Path, out: Path, submitted: Path) -> float:
     with open_gradebook(assignment) as gradebook:
         writer = batch.Batch(assignment, out, gradebook, fingerprint)
         students = batch.collect_students(assignment, submitted, out)
-        pairs = [
-            (batch.read_submission(s, assignment),
+        finished = [
+            (s, batch.read_submission(s, assignment),
              load_result(out, s.student_id, ASSIGNMENT, fingerprint))
             for s in students
         ]  # fmt: skip
         started = time.perf_counter()
-        for submission, result in pairs:
-            batch._store(writer, submission, result)
-        return (time.perf_counter() - started) / len(pairs)
+        for one in finished:
+            batch._finish(writer, [one])
+        return (time.perf_counter() - started) / len(finished)
 
 
 class Cluster:
