@@ -6,6 +6,7 @@ import contextlib
 import functools
 import hashlib
 import importlib.metadata
+import importlib.util
 import json
 import queue
 import tempfile
@@ -152,18 +153,18 @@ def grade_submission(
 # Every file a verdict depends on: the judge, the contract's calls, and the references and
 # tolerances in tconv.testing. With torch's version, they decide what a case expects.
 GRADER_MODULES = (
-    "autograder/cases.py",
-    "autograder/contract.py",
-    "autograder/judge.py",
-    "autograder/runner.py",
-    "tconv/testing.py",
+    "autograder.cases",
+    "autograder.contract",
+    "autograder.judge",
+    "autograder.runner",
+    "tconv.testing",
 )
 
 
 def grading_fingerprint(assignment: Assignment) -> str:
     """Changes whenever the graded cells, their points, the judge's cases (calls, references,
     tolerances, torch's answers) or the judge itself change; a result from other ones is
-    graded again. Computed without torch, so a Dask client need not load it."""
+    graded again. A Dask worker refuses to grade when its own differs from the client's."""
     digest = hashlib.sha256()
     for nb in assignment.notebooks:
         digest.update(json.dumps([nb.name, nb.tests, nb.locked], sort_keys=True).encode())
@@ -173,10 +174,11 @@ def grading_fingerprint(assignment: Assignment) -> str:
 
 @functools.cache
 def _grader_code() -> bytes:
-    """The files whose change changes a verdict, and torch's version (read once: a Dask worker
-    checks it per task)."""
-    root = Path(__file__).resolve().parents[1]
-    code = b"".join((root / module).read_bytes() for module in GRADER_MODULES)
+    """The source of the modules a verdict depends on, wherever each is installed (an
+    ordinary user's grader may come from another folder than tconv), and torch's version.
+    Read once: a Dask worker checks it per task."""
+    sources = (Path(importlib.util.find_spec(name).origin) for name in GRADER_MODULES)
+    code = b"".join(source.read_bytes() for source in sources)
     return code + importlib.metadata.version("torch").encode()
 
 

@@ -83,6 +83,7 @@ def graded_corpus(course: Path, tmp_path_factory):
         "work": work,
         "archive": archive,
         "run": result,
+        "env": env,
         "connected": listener.reached(),
         "leftovers": _sandbox_processes(),
     }
@@ -101,7 +102,9 @@ def graded_folder(course: Path, tmp_path_factory):
         else:
             write_student(folder, kind.student_id, kind.notebook(source_notebook(course)))
     out = work / "out"
-    return {"kinds": kinds, "out": out, "run": grade(course, folder, out, "--workers", "2")}
+    env = grader_env()
+    run = grade(course, folder, out, "--workers", "2", env=env)
+    return {"kinds": kinds, "out": out, "run": run, "env": env}
 
 
 def test_batch_finishes_with_one_row_per_student(graded_corpus, graded_folder):
@@ -306,7 +309,8 @@ def test_dask_workers_grade_the_corpus_as_the_local_pool(
     ):
         out = graded["out"].parent / f"dask-{name}"
         flags = ["--scheduler", dask_cluster.address, *client_flags(dask_cluster.certs)]
-        run = grade(course, submissions, out, *flags)
+        # The local run's limits (the corpus's own submission budget) travel to the workers.
+        run = grade(course, submissions, out, *flags, env=graded["env"])
         assert run.returncode == 0, run.stderr[-3000:]
         assert "grading on the Dask scheduler" in run.stderr
         local = graded["out"]
